@@ -1,0 +1,79 @@
+# Byline: `make run` to try it, `make test` to check it. Everything else here serves those two.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE ?= byline.settings.dev
+
+.PHONY: run serve install install-test migrate demo test test-sqlite test-postgres browsers lock scheduler bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+migrate: install
+	mkdir -p var
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py load_demo
+
+## Try Byline: set up everything, load the demo newsroom once, serve it on http://127.0.0.1:$(PORT)
+run: demo
+	@echo "Serving on http://127.0.0.1:$(PORT)/ (admin: http://127.0.0.1:$(PORT)/admin/). Ctrl-C stops."
+	scripts/serve-dev $(PORT)
+
+## The production way: gunicorn behind the page cache (set SECRET_KEY, DATABASE_URL, REDIS_URL, ALLOWED_HOSTS).
+serve: install
+	DJANGO_SETTINGS_MODULE=byline.settings.production $(PY) manage.py collectstatic --noinput -v0
+	DJANGO_SETTINGS_MODULE=byline.settings.production $(VENV)/bin/gunicorn byline.wsgi --bind 127.0.0.1:$(PORT) --workers 2
+
+## Publish scheduled pages and run other periodic jobs every minute.
+scheduler: install
+	$(PY) manage.py run_scheduler
+
+## The whole suite on SQLite, then on PostgreSQL when one is configured or answers on 127.0.0.1:5432.
+test: install-test browsers test-sqlite test-postgres
+
+test-sqlite:
+	DJANGO_SETTINGS_MODULE=byline.settings.test $(PY) -m pytest
+
+test-postgres:
+	@url="$${DATABASE_URL:-}"; \
+	if [ -z "$$url" ] && $(PY) scripts/postgres-answers 127.0.0.1 5432; then url="postgres://postgres@127.0.0.1:5432/test"; fi; \
+	if [ -z "$$url" ]; then \
+		echo "PostgreSQL: no DATABASE_URL and nothing answers on 127.0.0.1:5432; PostgreSQL run skipped."; \
+		if [ -n "$${REQUIRE_POSTGRES:-}" ]; then echo "REQUIRE_POSTGRES is set: failing."; exit 1; fi; \
+	else \
+		echo "PostgreSQL run against $$url"; \
+		DATABASE_URL="$$url" DJANGO_SETTINGS_MODULE=byline.settings.test $(PY) -m pytest -p no:cacheprovider; \
+	fi
+
+## Debian's Chromium for the browser tests (Playwright cannot download browsers here).
+browsers:
+	@scripts/ensure-chromium
+
+## Re-pin dependencies from requirements*.in into requirements*.txt.
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/pip install --quiet -r requirements.in
+	.lockenv/bin/pip freeze --exclude pip > requirements.txt
+	.lockenv/bin/pip install --quiet -r requirements-test.in -c requirements.txt
+	.lockenv/bin/pip freeze --exclude pip | grep -vxFf requirements.txt > requirements-test.txt; true
+	sed -i '1i -r requirements.txt' requirements-test.txt
+	rm -rf .lockenv
+
+bench: install-test
+	$(PY) bench/pages.py
+
+clean:
+	rm -rf var .pytest_cache

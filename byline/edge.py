@@ -1,0 +1,140 @@
+"""A small page cache in front of Django.
+
+Readers ask for the same story pages over and over; answering them from memory without entering Django is
+what lets one small machine serve a news spike. Pages opt in by sending `Cache-Control: public, s-maxage=N`
+and no cookie (see `stories.models.CachedPage`). Each worker keeps its own copy for a few seconds
+(`EDGE_LOCAL_SECONDS`) in front of the shared Django cache (Redis or files), which holds pages for N seconds
+and is purged when a page is published again; so a purge reaches every reader within those few seconds.
+
+Requests that carry a session cookie (editors) or use a method other than GET/HEAD always go to Django.
+The cache is keyed by path and query alone: Byline serves one public site per installation.
+"""
+
+import time
+from http.cookies import SimpleCookie
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http.request import split_domain_port, validate_host
+
+GENERATION_KEY = "edge:generation"
+BYPASS_COOKIES = ("sessionid",)
+# Header names kept from Django's response; anything else (cookies above all) is never stored.
+STORED_HEADERS = {"content-type", "cache-control", "content-language", "vary", "x-frame-options",
+                  "x-content-type-options", "referrer-policy", "cross-origin-opener-policy", "link"}
+
+
+def _generation():
+    return cache.get_or_set(GENERATION_KEY, 1, None)
+
+
+def _key(path, generation=None):
+    return f"edge:{generation or _generation()}:{path}"
+
+
+def purge(paths):
+    """Forget the given paths (with any query string variants served so far) in the shared cache."""
+    generation = _generation()
+    for path in paths:
+        path = urlsplit(path).path
+        queries_key = f"edge:queries:{generation}:{path}"
+        queries = cache.get(queries_key) or ()
+        cache.delete_many([_key(path, generation), queries_key] + [_key(f"{path}?{q}", generation) for q in queries])
+
+
+def purge_all():
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, 2, None)
+
+
+def _cache_seconds(headers):
+    """Seconds a shared cache may keep this response, or 0 when it must not."""
+    values = {}
+    for name, value in headers:
+        lname = name.lower()
+        if lname == "set-cookie":
+            return 0
+        if lname == "cache-control":
+            for part in value.split(","):
+                key, _, arg = part.strip().partition("=")
+                values[key.lower()] = arg
+    if "public" not in values or "private" in values or "no-store" in values:
+        return 0
+    try:
+        return int(values.get("s-maxage") or values.get("max-age") or 0)
+    except ValueError:
+        return 0
+
+
+class PageCache:
+    def __init__(self, app, local_seconds=None):
+        self.app = app
+        self.local_seconds = settings.EDGE_LOCAL_SECONDS if local_seconds is None else local_seconds
+        self.local = {}
+
+    def __call__(self, environ, start_response):
+        if not self._may_use_cache(environ):
+            return self.app(environ, start_response)
+        path = environ.get("PATH_INFO", "") or "/"
+        query = environ.get("QUERY_STRING", "")
+        key = f"{path}?{query}" if query else path
+
+        now = time.monotonic()
+        entry = self.local.get(key)
+        if entry is None or entry[0] < now:
+            entry = None
+            stored = cache.get(_key(key))
+            if stored is not None:
+                entry = (now + self.local_seconds, *stored)
+                self.local[key] = entry
+        if entry is not None:
+            _, status, headers, body = entry
+            start_response(status, headers + [("X-Cache", "HIT")])
+            return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+        return self._fill(environ, start_response, key, path, query)
+
+    def _fill(self, environ, start_response, key, path, query):
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+
+        result = self.app(environ, capture)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        status, headers = captured["status"], captured["headers"]
+        start_response(status, headers + [("X-Cache", "MISS")])
+        seconds = _cache_seconds(headers) if status.startswith("200") and environ["REQUEST_METHOD"] == "GET" else 0
+        if seconds > 0:
+            kept = [(n, v) for n, v in headers if n.lower() in STORED_HEADERS]
+            kept.append(("Content-Length", str(len(body))))
+            generation = _generation()
+            cache.set(_key(key, generation), (status, kept, body), seconds)
+            if query:
+                queries_key = f"edge:queries:{generation}:{path}"
+                cache.set(queries_key, set(cache.get(queries_key) or ()) | {query}, seconds)
+            self.local[key] = (time.monotonic() + self.local_seconds, status, kept, body)
+            if len(self.local) > 10_000:
+                self.local.clear()
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+
+    def _may_use_cache(self, environ):
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return False
+        cookie_header = environ.get("HTTP_COOKIE")
+        if cookie_header:
+            try:
+                cookies = SimpleCookie(cookie_header)
+            except Exception:
+                return False
+            if any(name in cookies for name in BYPASS_COOKIES):
+                return False
+        host, _ = split_domain_port(environ.get("HTTP_HOST", ""))
+        allowed = settings.ALLOWED_HOSTS if not settings.DEBUG else ["*"]
+        return bool(host) and validate_host(host, allowed)

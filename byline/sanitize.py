@@ -1,0 +1,62 @@
+"""The one sanitizer policy for HTML that enters Byline (imports, wire copy) or leaves it (pages, handouts).
+
+Everything else in the code base calls these functions instead of cleaning HTML its own way, so that a
+hole closed here is closed everywhere.
+"""
+
+import nh3
+
+# Story bodies: the structure a story needs and nothing that can run, restyle or track.
+STORY_TAGS = {
+    "p", "br", "h2", "h3", "h4", "b", "strong", "i", "em", "ul", "ol", "li", "blockquote", "a",
+}
+STORY_ATTRIBUTES = {"a": {"href"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+# Elements whose content is code or styling, never text: dropped whole rather than unwrapped.
+DROP_WITH_CONTENT = {"script", "style", "template", "svg", "math", "iframe", "object", "noscript", "title"}
+
+
+def clean_html(html, *, tags=STORY_TAGS, attributes=STORY_ATTRIBUTES, link_rel=None):
+    """Return `html` reduced to the story allowlist: unknown tags unwrapped, dangerous ones removed whole,
+    only http(s)/mailto and relative links kept, no classes, styles, ids or event handlers."""
+    if not html:
+        return ""
+    return nh3.clean(
+        str(html),
+        tags=set(tags),
+        clean_content_tags=DROP_WITH_CONTENT - set(tags),
+        attributes={tag: set(attrs) for tag, attrs in attributes.items()},
+        url_schemes=URL_SCHEMES,
+        link_rel=link_rel,
+        strip_comments=True,
+    )
+
+
+def clean_text(text):
+    """Plain text from anything: markup removed, entities decoded back to characters."""
+    if not text:
+        return ""
+    import html as html_module
+
+    stripped = nh3.clean(str(text), tags=set(), clean_content_tags=DROP_WITH_CONTENT)
+    return html_module.unescape(stripped).strip()
+
+
+# Embeds from oEmbed providers: a frame from an https address and nothing that runs in our page.
+EMBED_TAGS = STORY_TAGS | {"iframe", "div"}
+EMBED_ATTRIBUTES = STORY_ATTRIBUTES | {
+    "iframe": {"src", "width", "height", "title", "allow", "allowfullscreen", "frameborder", "loading"},
+}
+
+
+def clean_embed(html):
+    cleaned = nh3.clean(
+        str(html or ""),
+        tags=EMBED_TAGS,
+        clean_content_tags=DROP_WITH_CONTENT - EMBED_TAGS,
+        attributes={tag: set(attrs) for tag, attrs in EMBED_ATTRIBUTES.items()},
+        url_schemes={"https"},
+        strip_comments=True,
+        link_rel=None,
+    )
+    return cleaned

@@ -1,0 +1,31 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve as serve_file
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.contrib.sitemaps.views import sitemap
+from wagtail.documents import urls as wagtaildocs_urls
+
+from stories.feeds import LatestStoriesAtomFeed, LatestStoriesFeed
+from stories.sitemaps import news_sitemap, robots_txt
+
+urlpatterns = [
+    path("django-admin/", admin.site.urls),
+    path("admin/", include(wagtailadmin_urls)),
+    path("documents/", include(wagtaildocs_urls)),
+    path("feeds/rss/", LatestStoriesFeed(), name="feed-rss"),
+    path("feeds/atom/", LatestStoriesAtomFeed(), name="feed-atom"),
+    path("feeds/<slug:section_slug>/rss/", LatestStoriesFeed(), name="section-feed-rss"),
+    path("feeds/<slug:section_slug>/atom/", LatestStoriesAtomFeed(), name="section-feed-atom"),
+    path("sitemap.xml", sitemap, name="sitemap"),
+    path("sitemap-news.xml", news_sitemap, name="news-sitemap"),
+    path("robots.txt", robots_txt, name="robots-txt"),
+    path("", include("republish.urls")),
+]
+
+if settings.SERVE_MEDIA:
+    media_prefix = settings.MEDIA_URL.lstrip("/")
+    urlpatterns += [re_path(rf"^{media_prefix}(?P<path>.*)$", serve_file, {"document_root": settings.MEDIA_ROOT})]
+
+urlpatterns += [path("", include(wagtail_urls))]

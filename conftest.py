@@ -1,0 +1,68 @@
+"""Fixtures shared by every app's tests: a site with a home page, and a real Chromium for browser tests."""
+
+import os
+import shutil
+
+import pytest
+from wagtail.models import Site
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make between
+# browser steps are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture
+def home(db):
+    from stories.models import HomePage
+
+    return HomePage.objects.get()
+
+
+@pytest.fixture
+def site(home):
+    site = Site.objects.get(is_default_site=True)
+    site.hostname, site.port = "testserver", 80
+    site.save()
+    return site
+
+
+@pytest.fixture
+def news(site, home):
+    from stories.factories import SectionPageFactory
+
+    return SectionPageFactory(parent=home, title="News", slug="news", show_in_menus=True)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    # Never skipped: a missing browser is a failure (run `make browsers`).
+    assert os.path.exists(CHROMIUM), f"Chromium not found at {CHROMIUM}: run `make browsers`"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_site(live_server, site):
+    """The default Wagtail site pointed at the live server, so full URLs in pages resolve there."""
+    host, port = live_server.url.split("//")[1].split(":")
+    site.hostname, site.port = host, int(port)
+    site.save()
+    return live_server
+
+
+@pytest.fixture
+def browser_page(chromium):
+    context = chromium.new_context()
+    page = context.new_page()
+    yield page
+    context.close()

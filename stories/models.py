@@ -1,0 +1,264 @@
+"""The newsroom's content: home, sections, stories, the people who write them and where they come from."""
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db import models
+from django.utils.cache import patch_cache_control
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from modelcluster.contrib.taggit import ClusterTaggableManager
+from modelcluster.fields import ParentalKey
+from taggit.models import TaggedItemBase
+from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
+from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import Orderable, Page
+from wagtail.search import index
+from wagtail.snippets.models import register_snippet
+
+from .blocks import StoryBodyBlock
+
+
+@register_setting(icon="site")
+class NewsroomSettings(BaseSiteSetting):
+    outlet_name = models.CharField(max_length=120, default="Byline Newsroom", help_text="Used in bylines and credits.")
+    tagline = models.CharField(max_length=200, blank=True)
+
+    panels = [FieldPanel("outlet_name"), FieldPanel("tagline")]
+
+    class Meta:
+        verbose_name = "Newsroom"
+
+
+@register_snippet
+class Origin(models.Model):
+    """Who a story comes from. Republishing rights follow the origin: only our own stories travel by default."""
+
+    OWN, WIRE, PARTNER = "own", "wire", "partner"
+    KIND_CHOICES = [(OWN, "Our own newsroom"), (WIRE, "Wire service"), (PARTNER, "Partner publication")]
+
+    name = models.CharField(max_length=120, unique=True)
+    short_name = models.CharField(
+        max_length=40, blank=True, help_text='Shown in the dateline, e.g. "JTA" in "JERUSALEM (JTA) —".'
+    )
+    kind = models.CharField(max_length=10, choices=KIND_CHOICES, default=WIRE)
+    may_republish = models.BooleanField(
+        default=False,
+        help_text="Whether other outlets may republish this origin's stories. Tick only where the agreement allows.",
+    )
+    url = models.URLField(blank=True)
+
+    panels = [FieldPanel("name"), FieldPanel("short_name"), FieldPanel("kind"), FieldPanel("may_republish"), FieldPanel("url")]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def label(self):
+        return self.short_name or self.name
+
+    @property
+    def is_own(self):
+        return self.kind == self.OWN
+
+
+@register_snippet
+class Author(index.Indexed, models.Model):
+    PRONOUN_CHOICES = [("her", "her"), ("him", "him"), ("them", "them")]
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=120, unique=True)
+    role = models.CharField(max_length=200, blank=True, help_text='Completes "NAME is …", e.g. "a senior reporter".')
+    bio = models.TextField(blank=True)
+    email = models.EmailField(blank=True, help_text="Shown to readers, never written into the page source.")
+    social_handle = models.CharField(max_length=60, blank=True, help_text="X handle without the @.")
+    pronoun = models.CharField(max_length=4, choices=PRONOUN_CHOICES, default="them", help_text='As in "Email her at".')
+    photo = models.ForeignKey(
+        settings.WAGTAILIMAGES_IMAGE_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    panels = [
+        FieldPanel("name"), FieldPanel("slug"), FieldPanel("role"), FieldPanel("bio"),
+        FieldPanel("email"), FieldPanel("social_handle"), FieldPanel("pronoun"), FieldPanel("photo"),
+    ]
+    search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.social_handle = self.social_handle.lstrip("@").strip()
+        super().save(*args, **kwargs)
+
+
+class CachedPage(Page):
+    """A public page that shared caches may keep for a while; purged when its content is published again."""
+
+    class Meta:
+        abstract = True
+
+    def serve(self, request, *args, **kwargs):
+        response = super().serve(request, *args, **kwargs)
+        if request.user.is_authenticated or getattr(request, "is_preview", False):
+            patch_cache_control(response, private=True, no_cache=True)
+        else:
+            patch_cache_control(response, public=True, max_age=60, s_maxage=settings.STORY_CACHE_SECONDS)
+        return response
+
+
+class HomePage(CachedPage):
+    intro = models.TextField(blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+    subpage_types = ["stories.SectionPage"]
+    max_count = 1
+
+    def get_context(self, request, *args, **kwargs):
+        from .lists import latest_stories
+
+        context = super().get_context(request, *args, **kwargs)
+        context["stories"] = latest_stories(limit=13)
+        return context
+
+
+class SectionPage(CachedPage):
+    description = models.TextField(blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("description")]
+    parent_page_types = ["stories.HomePage"]
+    subpage_types = ["stories.StoryPage"]
+
+    def stories(self):
+        return StoryPage.objects.live().public().child_of(self).order_by("-first_published_at")
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        paginator = Paginator(self.stories().select_related("lead_image"), 20)
+        context["stories"] = paginator.get_page(request.GET.get("page"))
+        return context
+
+
+class StoryTag(TaggedItemBase):
+    content_object = ParentalKey("stories.StoryPage", related_name="tagged_items", on_delete=models.CASCADE)
+
+
+class StoryPage(CachedPage):
+    dek = models.CharField(max_length=300, blank=True, help_text="One sentence under the headline.")
+    lead_image = models.ForeignKey(
+        settings.WAGTAILIMAGES_IMAGE_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lead_image_caption = models.CharField(
+        max_length=500, blank=True, help_text="Leave empty to use the image's own caption."
+    )
+    dateline_place = models.CharField(max_length=80, blank=True, help_text='e.g. "JERUSALEM".')
+    origin = models.ForeignKey(
+        Origin, null=True, blank=True, on_delete=models.PROTECT, related_name="stories",
+        help_text="Leave empty for our own newsroom's stories.",
+    )
+    body = StreamField(StoryBodyBlock(), blank=True)
+    tags = ClusterTaggableManager(through=StoryTag, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True, help_text='Shown as "Updated" when set.')
+
+    content_panels = Page.content_panels + [
+        FieldPanel("dek"),
+        MultiFieldPanel([FieldPanel("lead_image"), FieldPanel("lead_image_caption")], heading="Lead image"),
+        InlinePanel("story_authors", label="Author", min_num=1),
+        MultiFieldPanel([FieldPanel("dateline_place"), FieldPanel("origin")], heading="Dateline and origin"),
+        FieldPanel("body"),
+        FieldPanel("tags"),
+        FieldPanel("updated_at"),
+        InlinePanel("corrections", label="Correction"),
+    ]
+    search_fields = Page.search_fields + [index.SearchField("dek"), index.SearchField("body")]
+    parent_page_types = ["stories.SectionPage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = "story"
+        verbose_name_plural = "stories"
+
+    @cached_property
+    def section(self):
+        return self.get_parent().specific
+
+    @cached_property
+    def authors(self):
+        return [link.author for link in self.story_authors.select_related("author").all()]
+
+    @property
+    def headline(self):
+        return self.title
+
+    @property
+    def published_at(self):
+        return self.first_published_at or self.go_live_at or self.latest_revision_created_at
+
+    @property
+    def is_own(self):
+        return self.origin is None or self.origin.is_own
+
+    @property
+    def caption(self):
+        if self.lead_image_caption:
+            return self.lead_image_caption
+        return self.lead_image.default_caption if self.lead_image else ""
+
+    @property
+    def dateline(self):
+        """'PLACE (ORIGIN) —' for wire and partner copy, 'PLACE —' for our own, '' without a place."""
+        if not self.dateline_place:
+            return ""
+        if self.is_own:
+            return f"{self.dateline_place} —"
+        return f"{self.dateline_place} ({self.origin.label}) —"
+
+    def render_body(self, context=None):
+        """The body's HTML, the dateline opening the first paragraph as newspapers print it."""
+        parts, dateline = [], self.dateline
+        for block in self.body:
+            html = str(block.render(context))
+            if dateline and block.block_type == "paragraph" and html.startswith("<p>"):
+                html = format_html('<p><span class="dateline">{}</span> ', dateline) + html[3:]
+                dateline = ""
+            parts.append(html)
+        if dateline:
+            parts.insert(0, format_html('<p class="dateline">{}</p>', dateline))
+        return mark_safe("".join(parts))
+
+    def get_context(self, request, *args, **kwargs):
+        from .lists import missed_stories, most_popular
+        from .seo import news_article
+
+        context = super().get_context(request, *args, **kwargs)
+        context["body"] = self.render_body(context)
+        context["corrections"] = list(self.corrections.all())
+        context["most_popular"] = most_popular(exclude=self)
+        context["missed"] = missed_stories(self, exclude=context["most_popular"])
+        image_url = self.lead_image.get_rendition("fill-1200x630").full_url if self.lead_image else None
+        context["json_ld"] = news_article(self, NewsroomSettings.for_request(request), image_url)
+        return context
+
+
+class StoryAuthor(Orderable):
+    story = ParentalKey(StoryPage, related_name="story_authors", on_delete=models.CASCADE)
+    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="+")
+
+    panels = [FieldPanel("author")]
+
+
+class Correction(Orderable):
+    story = ParentalKey(StoryPage, related_name="corrections", on_delete=models.CASCADE)
+    date = models.DateField()
+    text = RichTextField(features=["bold", "italic", "link"])
+
+    panels = [FieldPanel("date"), FieldPanel("text")]
+
+    class Meta(Orderable.Meta):
+        ordering = ["sort_order", "date"]
