@@ -45,7 +45,8 @@ scheduler: install
 test: install-test browsers test-sqlite test-postgres
 
 test-sqlite:
-	DJANGO_SETTINGS_MODULE=byline.settings.test $(PY) -m pytest
+	mkdir -p var/test-results
+	DJANGO_SETTINGS_MODULE=byline.settings.test $(PY) -m pytest --junitxml=var/test-results/sqlite.xml
 
 test-postgres:
 	@url="$${DATABASE_URL:-}"; \
@@ -55,7 +56,8 @@ test-postgres:
 		if [ -n "$${REQUIRE_POSTGRES:-}" ]; then echo "REQUIRE_POSTGRES is set: failing."; exit 1; fi; \
 	else \
 		echo "PostgreSQL run against $$url"; \
-		DATABASE_URL="$$url" DJANGO_SETTINGS_MODULE=byline.settings.test $(PY) -m pytest -p no:cacheprovider; \
+		mkdir -p var/test-results; \
+		DATABASE_URL="$$url" DJANGO_SETTINGS_MODULE=byline.settings.test $(PY) -m pytest --junitxml=var/test-results/postgres.xml; \
 	fi
 
 ## Debian's Chromium for the browser tests (Playwright cannot download browsers here).

@@ -19,15 +19,23 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def home(db):
+    """The home page the migrations create (re-created after a transactional test flushed it)."""
+    from wagtail.models import Locale, Page
+
     from stories.models import HomePage
 
-    return HomePage.objects.get()
+    home = HomePage.objects.first()
+    if home is None:
+        Locale.objects.get_or_create(language_code="en")
+        root = Page.get_first_root_node() or Page.add_root(title="Root", slug="root")
+        home = root.add_child(instance=HomePage(title="Home", slug="home"))
+    return home
 
 
 @pytest.fixture
 def site(home):
-    site = Site.objects.get(is_default_site=True)
-    site.hostname, site.port = "testserver", 80
+    site = Site.objects.filter(is_default_site=True).first() or Site(is_default_site=True)
+    site.hostname, site.port, site.root_page = "testserver", 80, home
     site.save()
     return site
 
