@@ -4,6 +4,8 @@ Everything else in the code base calls these functions instead of cleaning HTML 
 hole closed here is closed everywhere.
 """
 
+from urllib.parse import urljoin
+
 import nh3
 
 # Story bodies: the structure a story needs and nothing that can run, restyle or track.
@@ -16,9 +18,19 @@ URL_SCHEMES = {"http", "https", "mailto"}
 DROP_WITH_CONTENT = {"script", "style", "template", "svg", "math", "iframe", "object", "noscript", "title"}
 
 
-def clean_html(html, *, tags=STORY_TAGS, attributes=STORY_ATTRIBUTES, link_rel=None):
+def _absolute_links(base_url):
+    def absolutize(tag, attribute, value):
+        if attribute == "href":
+            return urljoin(base_url, value.strip())
+        return value
+
+    return absolutize
+
+
+def clean_html(html, *, tags=STORY_TAGS, attributes=STORY_ATTRIBUTES, link_rel=None, base_url=None):
     """Return `html` reduced to the story allowlist: unknown tags unwrapped, dangerous ones removed whole,
-    only http(s)/mailto and relative links kept, no classes, styles, ids or event handlers."""
+    only http(s)/mailto and relative links kept, no classes, styles, ids or event handlers.
+    With `base_url`, relative links become absolute (for HTML that leaves our site)."""
     if not html:
         return ""
     return nh3.clean(
@@ -29,6 +41,7 @@ def clean_html(html, *, tags=STORY_TAGS, attributes=STORY_ATTRIBUTES, link_rel=N
         url_schemes=URL_SCHEMES,
         link_rel=link_rel,
         strip_comments=True,
+        attribute_filter=_absolute_links(base_url) if base_url else None,
     )
 
 

@@ -1,6 +1,7 @@
 """The newsroom's content: home, sections, stories, the people who write them and where they come from."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import models
 from django.utils.cache import patch_cache_control
@@ -10,7 +11,7 @@ from django.utils.safestring import mark_safe
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
 from taggit.models import TaggedItemBase
-from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
+from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel, ObjectList, TabbedInterface
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Orderable, Page
@@ -64,6 +65,10 @@ class Origin(models.Model):
     @property
     def is_own(self):
         return self.kind == self.OWN
+
+    @property
+    def allows_republishing(self):
+        return self.is_own or self.may_republish
 
 
 @register_snippet
@@ -130,8 +135,12 @@ class HomePage(CachedPage):
 
 class SectionPage(CachedPage):
     description = models.TextField(blank=True)
+    allow_republishing = models.BooleanField(
+        default=True, help_text="Untick to keep this section's stories from being offered for republishing."
+    )
 
     content_panels = Page.content_panels + [FieldPanel("description")]
+    settings_panels = Page.settings_panels + [FieldPanel("allow_republishing")]
     parent_page_types = ["stories.HomePage"]
     subpage_types = ["stories.StoryPage"]
 
@@ -166,6 +175,23 @@ class StoryPage(CachedPage):
     tags = ClusterTaggableManager(through=StoryTag, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True, help_text='Shown as "Updated" when set.')
 
+    REPUBLISH_AUTO, REPUBLISH_OFF, REPUBLISH_ON = "auto", "off", "on"
+    REPUBLISH_CHOICES = [
+        (REPUBLISH_AUTO, "Follow the rules (origin, section, window)"),
+        (REPUBLISH_OFF, "Switched off for this story"),
+        (REPUBLISH_ON, "Switched on (overrides section and window, never the origin)"),
+    ]
+    republishing = models.CharField(max_length=4, choices=REPUBLISH_CHOICES, default=REPUBLISH_AUTO)
+    republishing_note = models.CharField(
+        max_length=300, blank=True, help_text="Why it is switched off; shown to readers and partners."
+    )
+    republish_from = models.DateTimeField(
+        null=True, blank=True, help_text="Embargo: other outlets may not republish before this time."
+    )
+    republish_window_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days after publication during which it may be republished; empty: site default."
+    )
+
     content_panels = Page.content_panels + [
         FieldPanel("dek"),
         MultiFieldPanel([FieldPanel("lead_image"), FieldPanel("lead_image_caption")], heading="Lead image"),
@@ -176,6 +202,16 @@ class StoryPage(CachedPage):
         FieldPanel("updated_at"),
         InlinePanel("corrections", label="Correction"),
     ]
+    republishing_panels = [
+        FieldPanel("republishing"), FieldPanel("republishing_note"),
+        FieldPanel("republish_from"), FieldPanel("republish_window_days"),
+    ]
+    edit_handler = TabbedInterface([
+        ObjectList(content_panels, heading="Content"),
+        ObjectList(Page.promote_panels, heading="Promote"),
+        ObjectList(Page.settings_panels, heading="Settings"),
+        ObjectList(republishing_panels, heading="Republishing"),
+    ])
     search_fields = Page.search_fields + [index.SearchField("dek"), index.SearchField("body")]
     parent_page_types = ["stories.SectionPage"]
     subpage_types = []
@@ -187,6 +223,16 @@ class StoryPage(CachedPage):
     @cached_property
     def section(self):
         return self.get_parent().specific
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.republishing == self.REPUBLISH_ON and self.origin and not self.origin.allows_republishing:
+            errors["republishing"] = f"Stories from {self.origin.label} may not be republished; change the origin first."
+        if self.republishing == self.REPUBLISH_OFF and not self.republishing_note.strip():
+            errors["republishing_note"] = "Say why, so readers and partners know."
+        if errors:
+            raise ValidationError(errors)
 
     @cached_property
     def authors(self):

@@ -1,0 +1,119 @@
+"""The copy-ready handout a partner pastes into its CMS: HTML, a head snippet and a plain-text version.
+
+What goes in: headline, byline with our outlet, dateline, date, a top credit linking the original, the body
+with its paragraph formatting and every link made absolute, a bottom credit with the license, and the
+tracking pixel. What never goes in: images, figures, captions, embeds, scripts, forms, styles or classes of
+ours, comments other than the pixel's notice, and `<link>` elements (canonical belongs in the head snippet,
+where search engines read it).
+"""
+
+from dataclasses import dataclass
+from html import escape
+
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from wagtail.rich_text import expand_db_html
+
+from byline.sanitize import clean_html
+from stories.models import NewsroomSettings
+
+from . import pixel
+from .text import html_to_text
+
+# Hardened so that a partner's theme (img { width: 100% }, borders, lazy-load scripts) cannot enlarge,
+# hide or defer it; opacity stays 1 because some browsers skip fully transparent images.
+PIXEL_STYLE = (
+    "width:1px!important;height:1px!important;max-width:1px!important;max-height:1px!important;"
+    "min-width:1px!important;min-height:1px!important;border:0!important;margin:0!important;"
+    "padding:0!important;box-shadow:none!important;outline:none!important;display:inline!important;"
+    "visibility:visible!important;position:static!important"
+)
+
+
+@dataclass(frozen=True)
+class Handout:
+    html: str
+    head: str
+    text: str
+    canonical_url: str
+    pixel_url: str
+
+
+def pixel_html(url, outlet):
+    notice = f"<!-- Tracking image from {escape(outlet).replace('--', '- -')}: please do not remove. " \
+             "It counts readers of this story and stores no cookies or personal data. -->"
+    return notice + "\n" + format_html(
+        '<img src="{}" alt="" width="1" height="1" loading="eager" decoding="async" '
+        'referrerpolicy="no-referrer-when-downgrade" style="{}">',
+        url, PIXEL_STYLE,
+    ) + "\n"
+
+
+def credit_line(wording, outlet, canonical_url, policy):
+    """An editor's wording with {outlet} and {license} turned into links; the wording itself is escaped."""
+    outlet_link = format_html('<a href="{}">{}</a>', canonical_url, outlet)
+    if policy.license_name:
+        license_link = format_html('<a href="{}">{}</a>', policy.license_url, policy.license_name)
+    else:
+        license_link = "with permission"
+    return escape(wording).replace("{outlet}", outlet_link).replace("{license}", license_link)
+
+
+def byline_text(story, outlet):
+    names = [author.name for author in story.authors]
+    if not names:
+        return f"By {outlet}"
+    people = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"By {people}, {outlet}"
+
+
+def body_html(story, base_url):
+    """The body as plain structural HTML: images and embeds dropped, links absolute, dateline in front."""
+    parts = []
+    for block in story.body:
+        if block.block_type == "paragraph":
+            parts.append(clean_html(expand_db_html(block.value.source), base_url=base_url))
+        elif block.block_type == "heading":
+            parts.append(format_html("<h2>{}</h2>", block.value))
+        elif block.block_type == "quote":
+            attribution = format_html("<p>— {}</p>", block.value["attribution"]) if block.value["attribution"] else ""
+            parts.append(format_html("<blockquote><p>{}</p>{}</blockquote>", block.value["text"], attribution))
+    html = "\n".join(parts)
+    if story.dateline:
+        dateline = format_html("<strong>{}</strong> ", story.dateline)
+        html = html.replace("<p>", "<p>" + dateline, 1) if html.startswith("<p>") else format_html("<p>{}</p>", dateline) + html
+    return html
+
+
+def head_snippet(canonical_url, policy):
+    tags = []
+    if policy.require_canonical:
+        tags.append(format_html('<link rel="canonical" href="{}">', canonical_url))
+    if policy.require_noindex:
+        tags.append('<meta name="robots" content="noindex">')
+    return "\n".join(tags)
+
+
+def build_handout(story, policy):
+    site = story.get_site()
+    base_url = site.root_url.rstrip("/") + "/"
+    outlet = NewsroomSettings.for_site(site).outlet_name
+    canonical_url = story.full_url
+    published = date_format(timezone.localtime(story.published_at), "F j, Y") if story.published_at else ""
+
+    header = format_html("<h1>{}</h1>\n<p>{}</p>\n", story.title, byline_text(story, outlet))
+    if published:
+        header += format_html("<p>{}</p>\n", published)
+    top = "<p><em>" + credit_line(policy.top_credit, outlet, canonical_url, policy) + "</em></p>\n"
+    bottom = "\n<p><em>" + credit_line(policy.bottom_credit, outlet, canonical_url, policy) + "</em></p>"
+    body = body_html(story, base_url)
+    pixel_url = pixel.pixel_url(story.pk, "html", base_url)
+    return Handout(
+        # The pixel sits above the story text: partners keep the body even when they drop our header.
+        html=header + pixel_html(pixel_url, outlet) + top + body + bottom,
+        head=head_snippet(canonical_url, policy),
+        text=html_to_text(header + top + body + bottom),
+        canonical_url=canonical_url,
+        pixel_url=pixel_url,
+    )
