@@ -178,6 +178,23 @@ def test_story_html_keeps_nothing_executable_inside_a_paragraph(vector):
 
 
 @pytest.mark.parametrize("vector", vectors())
+def test_html_leaving_the_site_with_absolute_links_keeps_nothing_executable(vector):
+    assert_nothing_executable(clean_html(vector, base_url="https://ledger.example/news/a-story/"))
+
+
+@pytest.mark.parametrize("href, absolute", [
+    ("/news/other-story/", "https://ledger.example/news/other-story/"),
+    ("other-story/", "https://ledger.example/news/a-story/other-story/"),
+    ("#corrections", "https://ledger.example/news/a-story/#corrections"),
+    ("  https://example.org/report.pdf ", "https://example.org/report.pdf"),
+    ("mailto:desk@ledger.example", "mailto:desk@ledger.example"),
+])
+def test_html_leaving_the_site_gets_absolute_links(href, absolute):
+    output = clean_html(f'<p><a href="{href}">link</a></p>', base_url="https://ledger.example/news/a-story/")
+    assert output == f'<p><a href="{absolute}">link</a></p>'
+
+
+@pytest.mark.parametrize("vector", vectors())
 def test_embed_html_keeps_nothing_executable_but_https_frames(vector):
     assert_nothing_executable(clean_embed(vector), allowed={"iframe"})
 

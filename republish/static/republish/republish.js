@@ -38,6 +38,27 @@
     }
   }
 
+  // A modal <dialog> makes the page behind it inert, but Tab from its last control still leaves for the
+  // browser's own toolbar; wrap focus around so keyboard users stay in the dialog until they close it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Tab") { return; }
+    var dialog = document.querySelector("dialog.republish-dialog[open]");
+    if (!dialog) { return; }
+    var focusable = Array.prototype.filter.call(
+      dialog.querySelectorAll("a[href], button, textarea, input, select, [tabindex]:not([tabindex='-1'])"),
+      function (el) { return !el.disabled && el.offsetParent !== null; }
+    );
+    if (!focusable.length) { return; }
+    var first = focusable[0], last = focusable[focusable.length - 1];
+    if (event.shiftKey && (document.activeElement === first || !dialog.contains(document.activeElement))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (document.activeElement === last || !dialog.contains(document.activeElement))) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+
   document.addEventListener("click", function (event) {
     var opener = event.target.closest("[data-republish-open]");
     if (opener) {

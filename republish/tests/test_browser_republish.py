@@ -1,0 +1,73 @@
+"""A partner editor republishes a story in a real Chromium: button, dialog, clipboard."""
+
+import pytest
+
+from stories.factories import OriginFactory, StoryPageFactory
+from stories.models import Origin
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def clipboard_page(chromium):
+    context = chromium.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def focus_is_inside_dialog(page):
+    return page.evaluate("document.getElementById('republish-dialog').contains(document.activeElement)")
+
+
+def test_partner_copies_the_handout_html_exactly_as_the_json_gives_it(live_site, news, clipboard_page):
+    story = StoryPageFactory(parent=news, title="Harbor cleanup begins")
+    page = clipboard_page
+    page.goto(live_site.url + story.url)
+
+    button = page.get_by_role("link", name="Republish This Story")
+    assert button.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(255, 210, 63)"  # yellow
+    button.click()
+    dialog = page.get_by_role("dialog", name="Republish “Harbor cleanup begins”")
+    assert dialog.is_visible()
+    assert "CC BY-ND 4.0" in dialog.inner_text()
+    for _ in range(12):  # Tab around: focus never leaves the modal dialog
+        page.keyboard.press("Tab")
+        assert focus_is_inside_dialog(page)
+
+    page.keyboard.press("Escape")
+    assert not dialog.is_visible()
+
+    button.click()
+    page.get_by_role("button", name="Copy HTML").click()
+    page.get_by_text("Copied to the clipboard.").wait_for()
+    clipboard = page.evaluate("navigator.clipboard.readText()")
+    expected = page.request.get(f"{live_site.url}/republish/{story.pk}.json").json()["html"]
+    assert clipboard == expected
+    assert "/pixel/" in clipboard and "This story was originally published by" in clipboard
+
+    page.get_by_role("button", name="Copy head snippet").click()
+    assert page.evaluate("navigator.clipboard.readText()").startswith('<link rel="canonical"')
+
+
+def test_a_wire_story_shows_the_reason_and_no_button(live_site, news, clipboard_page):
+    wire = OriginFactory(name="Jewish Telegraphic Agency", short_name="JTA", kind=Origin.WIRE)
+    story = StoryPageFactory(parent=news, origin=wire)
+    page = clipboard_page
+    page.goto(live_site.url + story.url)
+    box = page.locator(".republish-box")
+    assert "This story originated with JTA and is not available for republishing." in box.inner_text()
+    assert page.get_by_role("link", name="Republish This Story").count() == 0
+
+
+def test_without_javascript_the_button_leads_to_the_republish_page(live_site, news, chromium):
+    story = StoryPageFactory(parent=news)
+    context = chromium.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_site.url + story.url)
+    page.get_by_role("link", name="Republish This Story").click()
+    page.wait_for_url(f"**/republish/{story.pk}/")
+    assert page.locator('meta[name="robots"]').get_attribute("content") == "noindex, nofollow"
+    assert page.locator('link[rel="canonical"]').get_attribute("href") == story.full_url
+    assert "/pixel/" in page.locator("#republish-page-html").input_value()
+    context.close()

@@ -1,0 +1,139 @@
+"""The copy-ready handout: what a partner pastes, and what it must never contain."""
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from wagtail.rich_text import RichText
+
+from images.factories import BylineImageFactory
+from republish import pixel
+from republish.handout import build_handout
+from stories.factories import AuthorFactory, StoryPageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class Elements(HTMLParser):
+    """Tags, attributes and comments of an HTML fragment."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.tags, self.comments = [], []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_comment(self, data):
+        self.comments.append(data)
+
+    def named(self, name):
+        return [attrs for tag, attrs in self.tags if tag == name]
+
+
+@pytest.fixture
+def story(news, site):
+    image = BylineImageFactory(credit="Getty Images")
+    return StoryPageFactory(
+        parent=news, title="Council passes the budget", dateline_place="PORT ALDER", lead_image=image,
+        authors=[AuthorFactory(name="Rosa Delgado"), AuthorFactory(name="Sam Ortiz")],
+        body=[
+            ("paragraph", RichText(f'<p>The council <b>voted</b> on <i>Tuesday</i>. <a href="https://example.org/minutes">Minutes</a> and <a linktype="page" id="{news.pk}">more news</a>.</p>')),
+            ("heading", "What comes next"),
+            ("paragraph", RichText("<ul><li>A second reading</li><li>A referendum</li></ul><ol><li>One</li></ol>")),
+            ("quote", {"text": "We will be back.", "attribution": "A tenant"}),
+            ("image", {"image": image, "caption": "A crowd"}),
+            ("embed", None),
+        ],
+    )
+
+
+def test_handout_opens_with_headline_byline_with_outlet_and_date(story, policy):
+    html = build_handout(story, policy).html
+    assert html.startswith("<h1>Council passes the budget</h1>\n<p>By Rosa Delgado and Sam Ortiz, Byline Newsroom</p>\n<p>")
+    assert story.published_at.strftime("%Y") in html.split("\n")[2]
+
+
+def test_handout_credits_the_original_at_top_and_bottom_with_the_license(story, policy):
+    html = build_handout(story, policy).html
+    top = f'<p><em>This story was originally published by <a href="{story.full_url}">Byline Newsroom</a>.</em></p>'
+    bottom = (f'<p><em>This story was originally published by <a href="{story.full_url}">Byline Newsroom</a> and is '
+              'republished here under <a href="https://creativecommons.org/licenses/by-nd/4.0/">CC BY-ND 4.0</a>.</em></p>')
+    assert top in html and html.endswith(bottom)
+    assert html.index(top) < html.index("The council")
+
+
+def test_handout_keeps_paragraph_formatting_and_the_dateline(story, policy):
+    html = build_handout(story, policy).html
+    assert "<p><strong>PORT ALDER —</strong> The council <b>voted</b> on <i>Tuesday</i>." in html
+    assert "<h2>What comes next</h2>" in html
+    assert "<ul><li>A second reading</li><li>A referendum</li></ul><ol><li>One</li></ol>" in html
+    assert "<blockquote><p>We will be back.</p><p>— A tenant</p></blockquote>" in html
+
+
+def test_handout_keeps_every_link_and_makes_them_absolute(story, policy):
+    links = [attrs["href"] for attrs in Elements(build_handout(story, policy).html).named("a")]
+    assert "https://example.org/minutes" in links
+    assert "http://testserver/news/" in links
+    assert all(link.startswith(("http://", "https://")) for link in links)
+
+
+def test_handout_never_carries_images_embeds_styles_classes_or_links_of_ours(story, policy):
+    elements = Elements(build_handout(story, policy).html)
+    images = elements.named("img")
+    assert len(images) == 1 and "/pixel/" in images[0]["src"]  # the pixel is the only image
+    tags = {tag for tag, _ in elements.tags}
+    assert not tags & {"figure", "figcaption", "iframe", "script", "form", "style", "link", "div", "span"}
+    for tag, attrs in elements.tags:
+        assert "class" not in attrs
+        if tag != "img":
+            assert "style" not in attrs
+    assert "A crowd" not in build_handout(story, policy).html  # no caption
+    assert elements.comments == [
+        " Tracking image from Byline Newsroom: please do not remove. It counts readers of this story and stores no "
+        "cookies or personal data. "
+    ]
+
+
+def test_pixel_is_early_eager_one_pixel_and_keeps_the_full_referrer(story, policy):
+    handout = build_handout(story, policy)
+    (img,) = Elements(handout.html).named("img")
+    assert handout.html.index("<img") < handout.html.index("The council")
+    assert img["width"] == "1" and img["height"] == "1" and img["alt"] == ""
+    assert img["loading"] == "eager"
+    assert img["referrerpolicy"] == "no-referrer-when-downgrade"
+    assert "width:1px!important" in img["style"] and "height:1px!important" in img["style"]
+    assert img["src"] == handout.pixel_url == f"http://testserver/pixel/{story.pk}/html/{pixel.sign(story.pk)}.gif"
+
+
+def test_pixel_signature_rejects_forged_ids(story):
+    assert pixel.is_valid(story.pk, pixel.sign(story.pk))
+    assert not pixel.is_valid(story.pk + 1, pixel.sign(story.pk))
+    assert not pixel.is_valid("not-a-number", "0" * pixel.SIGNATURE_LENGTH)
+    assert re.fullmatch(r"/pixel/\d+/text/[0-9a-f]{16}\.gif", pixel.pixel_path(story.pk, "text"))
+
+
+def test_head_snippet_has_canonical_and_noindex_only_as_the_policy_asks(story, policy):
+    assert build_handout(story, policy).head == (
+        f'<link rel="canonical" href="{story.full_url}">\n<meta name="robots" content="noindex">'
+    )
+    policy.require_noindex = False
+    assert build_handout(story, policy).head == f'<link rel="canonical" href="{story.full_url}">'
+
+
+def test_credit_wording_and_license_come_from_the_policy(story, policy):
+    policy.license = "none"
+    policy.bottom_credit = "Republished {license} from {outlet} <b>today</b>."
+    html = build_handout(story, policy).html
+    assert html.endswith(f'<p><em>Republished with permission from <a href="{story.full_url}">Byline Newsroom</a> '
+                         "&lt;b&gt;today&lt;/b&gt;.</em></p>")
+
+
+def test_plain_text_version_keeps_words_credits_and_link_addresses(story, policy):
+    text = build_handout(story, policy).text
+    assert text.startswith("Council passes the budget\n\nBy Rosa Delgado and Sam Ortiz, Byline Newsroom\n\n")
+    assert "PORT ALDER — The council voted on Tuesday. Minutes (https://example.org/minutes)" in text
+    assert "• A second reading" in text
+    assert f"This story was originally published by Byline Newsroom ({story.full_url})." in text
+    assert "<" not in text and "pixel" not in text

@@ -1,0 +1,66 @@
+"""What partners and readers get from the box, the republish page and the JSON endpoint."""
+
+import pytest
+from wagtail.models import PageViewRestriction
+
+from stories.factories import OriginFactory, StoryPageFactory
+from stories.models import Origin
+
+pytestmark = pytest.mark.django_db
+
+
+def test_json_gives_partners_everything_they_need(client, news):
+    story = StoryPageFactory(parent=news)
+    data = client.get(f"/republish/{story.pk}.json").json()
+    assert set(data) == {"eligible", "reason", "policy", "license", "html", "head", "text", "canonical_url"}
+    assert data["eligible"] is True
+    assert data["license"] == {"name": "CC BY-ND 4.0", "url": "https://creativecommons.org/licenses/by-nd/4.0/"}
+    assert data["canonical_url"] == story.full_url
+    assert data["html"].startswith(f"<h1>{story.title}</h1>") and "/pixel/" in data["html"]
+    assert "noindex" in data["head"] and data["text"].startswith(story.title)
+    assert "guidelines" in data["policy"] and data["policy"]["requires_noindex"] is True
+
+
+def test_json_for_a_wire_story_gives_the_reason_and_no_handout(client, news):
+    wire = OriginFactory(name="Jewish Telegraphic Agency", short_name="JTA", kind=Origin.WIRE)
+    story = StoryPageFactory(parent=news, origin=wire)
+    data = client.get(f"/republish/{story.pk}.json").json()
+    assert data["eligible"] is False
+    assert data["reason"] == "This story originated with JTA and is not available for republishing."
+    assert data["html"] is None and data["head"] is None and data["text"] is None
+
+
+def test_drafts_private_and_unknown_stories_are_404(client, news):
+    draft = StoryPageFactory(parent=news, live=False)
+    private = StoryPageFactory(parent=news)
+    PageViewRestriction.objects.create(page=private, restriction_type=PageViewRestriction.LOGIN)
+    for story_id in (draft.pk, private.pk, 999999):
+        assert client.get(f"/republish/{story_id}.json").status_code == 404
+        assert client.get(f"/republish/{story_id}/").status_code == 404
+
+
+def test_the_story_page_ends_with_the_box_the_yellow_button_and_the_dialog(client, news):
+    story = StoryPageFactory(parent=news)
+    html = client.get(story.url).content.decode()
+    box = html[html.index('class="republish-box"'):]
+    assert "Republish This Story" in box
+    assert f'<a class="republish-button" href="/republish/{story.pk}/" data-republish-open="republish-dialog">' in box
+    assert '<dialog id="republish-dialog" class="republish-dialog" aria-labelledby="republish-dialog-title">' in box
+    assert "Copy HTML" in box and "Copy head snippet" in box and "Copy text" in box
+
+
+def test_a_story_that_may_not_travel_shows_the_reason_and_no_button(client, news):
+    wire = OriginFactory(name="Haaretz", short_name="", kind=Origin.PARTNER)
+    story = StoryPageFactory(parent=news, origin=wire)
+    html = client.get(story.url).content.decode()
+    assert "This story originated with Haaretz and is not available for republishing." in html
+    assert "republish-button" not in html and "<dialog" not in html
+
+
+def test_republish_page_carries_canonical_and_noindex_in_its_own_head(client, news):
+    story = StoryPageFactory(parent=news)
+    html = client.get(f"/republish/{story.pk}/").content.decode()
+    head = html[: html.index("</head>")]
+    assert f'<link rel="canonical" href="{story.full_url}">' in head
+    assert '<meta name="robots" content="noindex, nofollow">' in head
+    assert "Copy HTML" in html and "CC BY-ND 4.0" in html
