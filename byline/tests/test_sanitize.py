@@ -199,21 +199,13 @@ def test_embed_html_keeps_nothing_executable_but_https_frames(vector):
     assert_nothing_executable(clean_embed(vector), allowed={"iframe"})
 
 
-IFRAME_FALLBACK_BUG = (
-    "clean_embed allows <iframe> and so never cleans its content: nh3 keeps the iframe's raw-text children "
-    "verbatim, so '<script>' and '<img onerror=...>' markup leave the sanitizer untouched (inert only while "
-    "an HTML5 parser treats iframe content as raw text)"
-)
 EMBED_FALLBACK_VECTORS = {
     "iframe-fallback-script": '<iframe src="https://player.example/embed/1"><script>alert(1)</script></iframe>',
     "iframe-fallback-img": '<iframe src="https://player.example/embed/1"><img src=x onerror=alert(1)></iframe>',
 }
 
 
-@pytest.mark.parametrize("vector", [
-    pytest.param(vector, id=name, marks=pytest.mark.xfail(strict=True, reason=IFRAME_FALLBACK_BUG))
-    for name, vector in EMBED_FALLBACK_VECTORS.items()
-])
+@pytest.mark.parametrize("vector", EMBED_FALLBACK_VECTORS.values(), ids=EMBED_FALLBACK_VECTORS.keys())
 def test_embed_frame_content_carries_no_markup(vector):
     output = clean_embed(vector)
     assert '<iframe src="https://player.example/embed/1">' in output
@@ -222,7 +214,7 @@ def test_embed_frame_content_carries_no_markup(vector):
 
 @pytest.mark.parametrize("vector", EMBED_FALLBACK_VECTORS.values(), ids=EMBED_FALLBACK_VECTORS.keys())
 def test_embed_frame_content_never_becomes_elements_in_a_browser(vector):
-    """What the xfail above leaves in the string stays text once an HTML5 parser reads it."""
+    """And once an HTML5 parser reads the result, no element hides in the frame either."""
     tags = [tag for tag, _ in elements(clean_embed(vector))]
     assert "iframe" in tags
     assert "script" not in tags and "img" not in tags
@@ -344,7 +336,7 @@ def test_random_markup_never_yields_a_script_or_handler_in_story_html(markup):
 @PROPERTY_SETTINGS
 @given(random_markup)
 def test_random_markup_never_yields_a_script_or_handler_element_in_embeds(markup):
-    """Checked on the parsed DOM: the raw text of an allowed frame is the known exception (see xfail above)."""
+    """Checked on the parsed DOM as well as on the string."""
     for tag, element in elements(clean_embed(markup)):
         assert tag not in DANGEROUS_ELEMENTS
         assert not any(name.rpartition("}")[2].lower().startswith("on") for name in element.attrib)
