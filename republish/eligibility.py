@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 from django.utils.formats import date_format
+from wagtail.models import PageViewRestriction
 
 from stories.models import StoryPage
 
@@ -25,7 +26,11 @@ def _date(moment):
 
 def is_published(story):
     """Live and public: drafts, unpublished and private (restricted) stories never travel."""
-    return story.live and not story.expired and not story.get_view_restrictions().exists()
+    if not story.live or story.expired:
+        return False
+    steplen = story.steplen
+    ancestor_paths = [story.path[:end] for end in range(steplen, len(story.path) + 1, steplen)]
+    return not PageViewRestriction.objects.filter(page__path__in=ancestor_paths).exists()
 
 
 def is_republishable(story, policy, now=None):

@@ -13,6 +13,7 @@ from html import escape
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from wagtail.models import Site
 from wagtail.rich_text import expand_db_html
 
 from byline.sanitize import clean_html
@@ -95,11 +96,16 @@ def head_snippet(canonical_url, policy):
     return "\n".join(tags)
 
 
-def build_handout(story, policy):
-    site = story.get_site()
+def build_handout(story, policy, request=None):
+    """The handout for `story`; pass the current request to reuse what it already looked up."""
+    if request is not None:
+        site, newsroom = Site.find_for_request(request), NewsroomSettings.for_request(request)
+    else:
+        site = story.get_site()
+        newsroom = NewsroomSettings.for_site(site)
     base_url = site.root_url.rstrip("/") + "/"
-    outlet = NewsroomSettings.for_site(site).outlet_name
-    canonical_url = story.full_url
+    outlet = newsroom.outlet_name
+    canonical_url = story.get_full_url(request)
     published = date_format(timezone.localtime(story.published_at), "F j, Y") if story.published_at else ""
 
     header = format_html("<h1>{}</h1>\n<p>{}</p>\n", story.title, byline_text(story, outlet))

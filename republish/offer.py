@@ -43,6 +43,7 @@ class Offer:
         }
 
 
-def republishing_offer(story, policy):
+def republishing_offer(story, policy, request=None):
     eligibility = is_republishable(story, policy)
-    return Offer(eligibility, policy, build_handout(story, policy) if eligibility else None, story.full_url)
+    handout = build_handout(story, policy, request) if eligibility else None
+    return Offer(eligibility, policy, handout, story.get_full_url(request))

@@ -23,14 +23,14 @@ def _cacheable(response):
 def republish_page(request, story_id):
     """The no-JavaScript version of the dialog: its own page, canonical to the story and kept out of search."""
     story = _published_story(story_id)
-    offer = republishing_offer(story, RepublishingPolicy.for_request(request))
+    offer = republishing_offer(story, RepublishingPolicy.for_request(request), request)
     return _cacheable(render(request, "republish/republish_page.html", {"story": story, "offer": offer}))
 
 
 @require_safe
 def republish_json(request, story_id):
     story = _published_story(story_id)
-    offer = republishing_offer(story, RepublishingPolicy.for_request(request))
+    offer = republishing_offer(story, RepublishingPolicy.for_request(request), request)
     response = JsonResponse(offer.as_json())
     response["Access-Control-Allow-Origin"] = "*"
     return _cacheable(response)

@@ -14,7 +14,7 @@ from taggit.models import TaggedItemBase
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel, ObjectList, TabbedInterface
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import RichTextField, StreamField
-from wagtail.models import Orderable, Page
+from wagtail.models import Orderable, Page, Site
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
@@ -279,16 +279,19 @@ class StoryPage(CachedPage):
         return mark_safe("".join(parts))
 
     def get_context(self, request, *args, **kwargs):
-        from .lists import missed_stories, most_popular
+        from .lists import sections_by_path, story_page_lists
         from .seo import news_article
 
         context = super().get_context(request, *args, **kwargs)
+        request.byline_sections = sections = sections_by_path()
+        self.__dict__["section"] = sections.get(self.path[: -self.steplen]) or self.get_parent().specific
         context["body"] = self.render_body(context)
         context["corrections"] = list(self.corrections.all())
-        context["most_popular"] = most_popular(exclude=self)
-        context["missed"] = missed_stories(self, exclude=context["most_popular"])
+        context["most_popular"], context["missed"] = story_page_lists(self, sections)
         image_url = self.lead_image.get_rendition("fill-1200x630").full_url if self.lead_image else None
-        context["json_ld"] = news_article(self, NewsroomSettings.for_request(request), image_url)
+        context["json_ld"] = news_article(
+            self, Site.find_for_request(request), NewsroomSettings.for_request(request), image_url
+        )
         return context
 
 

@@ -1,7 +1,7 @@
 """What search engines and social sites read about a story: schema.org NewsArticle and Open Graph."""
 
 
-def news_article(story, newsroom, image_url=None):
+def news_article(story, site, newsroom, image_url=None):
     data = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
@@ -12,7 +12,7 @@ def news_article(story, newsroom, image_url=None):
         "dateModified": (story.updated_at or story.last_published_at or story.published_at).isoformat()
         if story.published_at else None,
         "author": [{"@type": "Person", "name": author.name} for author in story.authors],
-        "publisher": {"@type": "NewsMediaOrganization", "name": newsroom.outlet_name, "url": story.get_site().root_url},
+        "publisher": {"@type": "NewsMediaOrganization", "name": newsroom.outlet_name, "url": site.root_url},
         "articleSection": story.section.title,
         "isAccessibleForFree": True,
     }

@@ -9,5 +9,5 @@ register = template.Library()
 @register.inclusion_tag("republish/box.html", takes_context=True)
 def republish_box(context, story):
     """The "Republish This Story" box for the end of a story page."""
-    policy = RepublishingPolicy.for_request(context["request"])
-    return {"story": story, "offer": republishing_offer(story, policy)}
+    request = context["request"]
+    return {"story": story, "offer": republishing_offer(story, RepublishingPolicy.for_request(request), request)}
