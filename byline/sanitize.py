@@ -5,7 +5,7 @@ hole closed here is closed everywhere.
 """
 
 import re
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import nh3
 
@@ -19,11 +19,17 @@ URL_SCHEMES = {"http", "https", "mailto"}
 DROP_WITH_CONTENT = {"script", "style", "template", "svg", "math", "iframe", "object", "noscript", "title"}
 
 
+# What browsers strip from around a URL before reading it: C0 controls and the space, nothing more.
+_URL_STRIP = "".join(chr(code) for code in range(0x21))
+
+
 def _absolute_links(base_url):
     def absolutize(tag, attribute, value):
-        if attribute == "href":
-            return urljoin(base_url, value.strip())
-        return value
+        if attribute != "href":
+            return value
+        url = urljoin(base_url, value.strip(_URL_STRIP))
+        # Checked again after joining: a value nh3 took for relative must not come out with a scheme.
+        return url if urlsplit(url).scheme.lower() in URL_SCHEMES else None
 
     return absolutize
 

@@ -18,6 +18,8 @@ from wagtail.models import Orderable, Page, Site
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
+from republish.panels import EligibilityPanel
+
 from .blocks import StoryBodyBlock
 
 
@@ -203,6 +205,7 @@ class StoryPage(CachedPage):
         InlinePanel("corrections", label="Correction"),
     ]
     republishing_panels = [
+        EligibilityPanel(heading="Can partners republish it?"),
         FieldPanel("republishing"), FieldPanel("republishing_note"),
         FieldPanel("republish_from"), FieldPanel("republish_window_days"),
     ]

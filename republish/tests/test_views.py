@@ -64,3 +64,13 @@ def test_republish_page_carries_canonical_and_noindex_in_its_own_head(client, ne
     assert f'<link rel="canonical" href="{story.full_url}">' in head
     assert '<meta name="robots" content="noindex, nofollow">' in head
     assert "Copy HTML" in html and "CC BY-ND 4.0" in html
+
+
+def test_editors_see_the_decision_on_the_story_republishing_tab(client, news, django_user_model):
+    wire = OriginFactory(name="Meridian News Agency", short_name="MNA", kind=Origin.WIRE)
+    story = StoryPageFactory(parent=news, origin=wire)
+    editor = django_user_model.objects.create_superuser("editor", "editor@example.org", "pw")
+    client.force_login(editor)
+    html = client.get(f"/admin/pages/{story.pk}/edit/").content.decode()
+    assert "Partners may not republish this story now." in html
+    assert "This story originated with MNA and is not available for republishing." in html
