@@ -11,15 +11,14 @@ The cache is keyed by path and query alone: Byline serves one public site per in
 """
 
 import time
-from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
 
 GENERATION_KEY = "edge:generation"
-BYPASS_COOKIES = ("sessionid",)
 # Header names kept from Django's response; anything else (cookies above all) is never stored.
 STORED_HEADERS = {"content-type", "cache-control", "content-language", "vary", "x-frame-options",
                   "x-content-type-options", "referrer-policy", "cross-origin-opener-policy", "link"}
@@ -128,13 +127,9 @@ class PageCache:
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return False
         cookie_header = environ.get("HTTP_COOKIE")
-        if cookie_header:
-            try:
-                cookies = SimpleCookie(cookie_header)
-            except Exception:
-                return False
-            if any(name in cookies for name in BYPASS_COOKIES):
-                return False
+        # Django's own parser, so that whatever Django would read as a session, the cache sees too.
+        if cookie_header and settings.SESSION_COOKIE_NAME in parse_cookie(cookie_header):
+            return False
         host, _ = split_domain_port(environ.get("HTTP_HOST", ""))
         allowed = settings.ALLOWED_HOSTS if not settings.DEBUG else ["*"]
         return bool(host) and validate_host(host, allowed)

@@ -1,14 +1,20 @@
 """The one sanitizer policy: whatever HTML comes in, nothing that can run leaves, and a story's structure stays."""
 
 import re
+from urllib.parse import urlsplit
 
 import html5lib
 import pytest
+from django.conf import settings as django_settings
 from django.template import Context, Template
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from byline.sanitize import clean_embed, clean_html, clean_text
+
+# Hypothesis keeps its caches with Byline's other local state, not in the working tree.
+set_hypothesis_home_dir(django_settings.VAR_DIR / "hypothesis")
 
 # Known XSS vectors (OWASP filter evasion cheat sheet, html5sec.org, mutation XSS write-ups), one a line.
 XSS_VECTORS = {
@@ -157,12 +163,8 @@ def assert_nothing_executable(output, *, allowed=frozenset(), text_may_mention_s
                 assert not url.startswith(("javascript:", "vbscript:", "data:")), f"{name}={value!r} survived"
 
 
-def vectors(xfail=None):
-    xfail = xfail or {}
-    return [
-        pytest.param(vector, id=name, marks=[pytest.mark.xfail(strict=True, reason=xfail[name])] if name in xfail else [])
-        for name, vector in XSS_VECTORS.items()
-    ]
+def vectors():
+    return [pytest.param(vector, id=name) for name, vector in XSS_VECTORS.items()]
 
 
 @pytest.mark.parametrize("vector", vectors())
@@ -194,6 +196,31 @@ def test_html_leaving_the_site_gets_absolute_links(href, absolute):
     assert output == f'<p><a href="{absolute}">link</a></p>'
 
 
+# Unicode spaces are not the "C0 control or space" a browser strips from a URL: before a scheme they leave a
+# harmless relative address, as long as nothing strips them afterwards.
+UNICODE_SPACE_HREFS = {
+    "nbsp": "\xa0javascript:alert(1)",
+    "nbsp-entity": "&nbsp;javascript:alert(1)",
+    "ideographic-space": "\u3000javascript:alert(1)",
+    "line-separator": "\u2028javascript:alert(1)",
+}
+
+
+@pytest.mark.parametrize("href", UNICODE_SPACE_HREFS.values(), ids=UNICODE_SPACE_HREFS.keys())
+def test_unicode_space_before_a_scheme_leaves_a_harmless_relative_link(href):
+    output = clean_html(f'<p><a href="{href}">x</a></p>')
+    assert_nothing_executable(output, text_may_mention_schemes=True)
+
+
+@pytest.mark.parametrize("href", UNICODE_SPACE_HREFS.values(), ids=UNICODE_SPACE_HREFS.keys())
+def test_unicode_space_before_a_scheme_never_becomes_a_script_link_when_links_are_made_absolute(href):
+    """Absolutizing runs after nh3's scheme check, so whatever it strips must not uncover a scheme."""
+    output = clean_html(f'<p><a href="{href}">x</a></p>', base_url="https://ledger.example/news/a-story/")
+    assert_nothing_executable(output, text_may_mention_schemes=True)
+    links = [element.get("href") for tag, element in elements(output) if tag == "a" and element.get("href")]
+    assert all(urlsplit(link).scheme == "https" for link in links), output
+
+
 @pytest.mark.parametrize("vector", vectors())
 def test_embed_html_keeps_nothing_executable_but_https_frames(vector):
     assert_nothing_executable(clean_embed(vector), allowed={"iframe"})
@@ -202,13 +229,15 @@ def test_embed_html_keeps_nothing_executable_but_https_frames(vector):
 EMBED_FALLBACK_VECTORS = {
     "iframe-fallback-script": '<iframe src="https://player.example/embed/1"><script>alert(1)</script></iframe>',
     "iframe-fallback-img": '<iframe src="https://player.example/embed/1"><img src=x onerror=alert(1)></iframe>',
+    "iframe-title-with-gt": '<iframe src="https://player.example/embed/1" title="a>"><script>alert(1)</script>'
+                            '</iframe>" onload=alert(1) x="',
 }
 
 
 @pytest.mark.parametrize("vector", EMBED_FALLBACK_VECTORS.values(), ids=EMBED_FALLBACK_VECTORS.keys())
 def test_embed_frame_content_carries_no_markup(vector):
     output = clean_embed(vector)
-    assert '<iframe src="https://player.example/embed/1">' in output
+    assert output.startswith('<iframe src="https://player.example/embed/1"')
     assert_nothing_executable(output, allowed={"iframe"})
 
 
@@ -335,11 +364,8 @@ def test_random_markup_never_yields_a_script_or_handler_in_story_html(markup):
 
 @PROPERTY_SETTINGS
 @given(random_markup)
-def test_random_markup_never_yields_a_script_or_handler_element_in_embeds(markup):
-    """Checked on the parsed DOM as well as on the string."""
-    for tag, element in elements(clean_embed(markup)):
-        assert tag not in DANGEROUS_ELEMENTS
-        assert not any(name.rpartition("}")[2].lower().startswith("on") for name in element.attrib)
+def test_random_markup_never_yields_a_script_or_handler_in_embeds(markup):
+    assert_nothing_executable(clean_embed(markup), allowed={"iframe"}, text_may_mention_schemes=True)
 
 
 @PROPERTY_SETTINGS
