@@ -47,6 +47,28 @@ def news(site, home):
     return SectionPageFactory(parent=home, title="News", slug="news", show_in_menus=True)
 
 
+@pytest.fixture
+def support(site):
+    """The support appeal, store promo and free-to-read line, all switched on with known words."""
+    from appeals.models import SupportSettings
+
+    settings = SupportSettings.for_site(site)
+    settings.appeal_heading = "Keep the Bay Coast informed"
+    settings.appeal_message = "<p>Our stories are free because <b>readers</b> pay for them.</p>"
+    settings.signature_name = "Miriam Okafor"
+    settings.signature_title = "Publisher and CEO"
+    settings.button_label = "Donate now"
+    settings.button_url = "https://donate.example.org/ledger"
+    settings.free_to_read_line = "Free to read, free to republish, thanks to our members."
+    settings.store_promo_enabled = True
+    settings.store_promo_heading = "Wear the Ledger"
+    settings.store_promo_text = "Tote bags and mugs are back in stock."
+    settings.store_promo_label = "Visit the shop"
+    settings.store_promo_url = "https://shop.example.org/ledger"
+    settings.save()
+    return settings
+
+
 @pytest.fixture(scope="session")
 def chromium():
     from playwright.sync_api import sync_playwright

@@ -15,25 +15,6 @@ FREE_TO_READ = '//footer//p[@class="free-to-read"]'
 
 
 @pytest.fixture
-def support(site):
-    settings = SupportSettings.for_site(site)
-    settings.appeal_heading = "Keep the Bay Coast informed"
-    settings.appeal_message = "<p>Our stories are free because <b>readers</b> pay for them.</p>"
-    settings.signature_name = "Miriam Okafor"
-    settings.signature_title = "Publisher and CEO"
-    settings.button_label = "Donate now"
-    settings.button_url = "https://donate.example.org/ledger"
-    settings.free_to_read_line = "Free to read, free to republish, thanks to our members."
-    settings.store_promo_enabled = True
-    settings.store_promo_heading = "Wear the Ledger"
-    settings.store_promo_text = "Tote bags and mugs are back in stock."
-    settings.store_promo_label = "Visit the shop"
-    settings.store_promo_url = "https://shop.example.org/ledger"
-    settings.save()
-    return settings
-
-
-@pytest.fixture
 def story(news):
     return StoryPageFactory(parent=news, title="Council passes the budget")
 

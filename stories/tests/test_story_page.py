@@ -6,28 +6,11 @@ from datetime import date
 import pytest
 from wagtail.rich_text import RichText
 
-from appeals.models import SupportSettings
 from images.factories import BylineImageFactory
 from stories.factories import AuthorFactory, CorrectionFactory, OriginFactory, SectionPageFactory, StoryPageFactory
 from stories.models import Origin
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def support(site):
-    settings = SupportSettings.for_site(site)
-    settings.appeal_heading = "Make a gift today"
-    settings.appeal_message = "<p>Our stories are free because readers pay for them.</p>"
-    settings.signature_name = "Miriam Okafor"
-    settings.signature_title = "Publisher"
-    settings.button_label = "Donate"
-    settings.button_url = "https://donate.example.org/"
-    settings.store_promo_enabled = True
-    settings.store_promo_heading = "Visit our store"
-    settings.store_promo_url = "https://shop.example.org/"
-    settings.save()
-    return settings
 
 
 @pytest.fixture
@@ -66,10 +49,10 @@ def test_story_page_shows_every_element_in_the_newsroom_order(client, story, sup
         "The council voted on Tuesday.",
         "Corrections", "The vote was 5-2, not 6-1.",
         "is a senior reporter",
-        "Make a gift today", "Miriam Okafor",
+        "Keep the Bay Coast informed", "Miriam Okafor",
         "Most Popular",
         "In Case You Missed It",
-        "Visit our store",
+        "Wear the Ledger",
     )
 
 
