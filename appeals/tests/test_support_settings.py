@@ -4,7 +4,6 @@ each switchable off."""
 import lxml.html
 import pytest
 
-from appeals.models import SupportSettings
 from stories.factories import StoryPageFactory
 
 pytestmark = pytest.mark.django_db
