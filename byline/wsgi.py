@@ -1,4 +1,9 @@
-"""WSGI entry point. The page cache answers repeat requests for cached pages before Django runs."""
+"""WSGI entry point.
+
+    PixelEndpoint (tracking/endpoint.py)  answers /pixel/... itself, counting durably
+      -> PageCache (byline/edge.py)       answers repeat requests for cached pages
+        -> Django
+"""
 
 import os
 
@@ -12,3 +17,7 @@ if settings.EDGE_CACHE:
     from byline.edge import PageCache
 
     application = PageCache(application)
+
+from tracking.endpoint import PixelEndpoint  # noqa: E402
+
+application = PixelEndpoint(application)

@@ -8,6 +8,7 @@ or mistyped id can be told apart from a real copy's pixel without a database loo
 """
 
 import hmac
+import re
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
@@ -37,3 +38,14 @@ def pixel_path(story_id, via="html"):
 
 def pixel_url(story_id, via="html", base_url=None):
     return (base_url or settings.WAGTAILADMIN_BASE_URL).rstrip("/") + pixel_path(story_id, via)
+
+
+_PATH = re.compile(r"^/pixel/(\d{1,18})/([a-z]{1,8})/([0-9a-f]{%d})\.gif$" % SIGNATURE_LENGTH)
+
+
+def parse_pixel_path(path):
+    """(story id, via, signature) from a pixel path, or None when the path is not one we build."""
+    match = _PATH.match(path)
+    if not match or match.group(2) not in VIAS:
+        return None
+    return int(match.group(1)), match.group(2), match.group(3)

@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "stories",
     "appeals",
     "republish",
+    "tracking",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -160,3 +161,10 @@ LOGGING = {
 }
 # The page cache in front of Django (byline/edge.py); off in development so template edits show at once.
 EDGE_CACHE = os.environ.get("BYLINE_EDGE_CACHE", "1") == "1"
+
+# Counting readers (tracking/). Proxies whose X-Forwarded-For we believe: a comma list of addresses or networks.
+TRUSTED_PROXIES = env_list("BYLINE_TRUSTED_PROXIES")
+# Days raw pixel hits are kept after they have been counted; the hourly rollups are kept for good.
+RAW_HIT_RETENTION_DAYS = int(os.environ.get("BYLINE_RAW_HIT_RETENTION_DAYS", "30"))
+# Counted hits per visitor per minute before the rest are filtered as a reload loop or script.
+PIXEL_RATE_CAP = int(os.environ.get("BYLINE_PIXEL_RATE_CAP", "30"))

@@ -1,4 +1,4 @@
-"""Run Byline's periodic jobs: publish (and unpublish) scheduled pages every minute.
+"""Run Byline's periodic jobs every minute: publish (and unpublish) scheduled pages, count pixel hits.
 
 Run it beside the web server (`make scheduler`, a systemd unit, a container). A cron line calling
 `python manage.py publish_scheduled` every minute does the same job for publishing alone.
@@ -9,7 +9,7 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-PERIODIC_COMMANDS = ["publish_scheduled"]
+PERIODIC_COMMANDS = ["publish_scheduled", "count_hits"]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,53 @@
+"""Which copy a hit came from: the page URL a partner's page reports, or the browser's Referer."""
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+MAX_URL = 500
+# Parameters that say how a reader arrived, not which page they read.
+TRACKING_PARAMETERS = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|mc_cid|mc_eid|_ga|_gl|igshid|ref|ref_src|"
+    r"s_cid|cmpid|ocid|mkt_tok|oly_anon_id|oly_enc_id|vero_id|__s|hsa_\w+|_hs\w+)$",
+    re.IGNORECASE,
+)
+# A partner's own CMS showing the story to its editors: not a reader.
+PARTNER_PREVIEW = re.compile(
+    r"(/wp-admin/|/wp-json/|[?&](preview|preview_id|preview_nonce|_thumbnail_id)=|/ghost/|/admin/|"
+    r"/user/\d+/edit|/node/\d+/edit|/edit(/|$|\?)|/preview(/|$|\?)|/drafts?/|[?&]p=\d+&preview)",
+    re.IGNORECASE,
+)
+
+
+def normalize(url):
+    """Scheme and host lower-cased, default port, fragment and tracking parameters dropped; '' if not a
+    web address. An origin-only referrer stays an origin ('https://partner.example')."""
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    if scheme not in ("http", "https") or not host:
+        return ""
+    if port and port != {"http": 80, "https": 443}[scheme]:
+        host = f"{host}:{port}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if not TRACKING_PARAMETERS.match(k)])
+    path = parts.path if parts.path not in ("", "/") else ""
+    if not path and not query:
+        return f"{scheme}://{host}"[:MAX_URL]
+    return urlunsplit((scheme, host, path or "/", query, ""))[:MAX_URL]
+
+
+def is_partner_preview(url):
+    return bool(url and PARTNER_PREVIEW.search(url))
+
+
+def host_of(url):
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""

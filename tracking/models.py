@@ -1,0 +1,107 @@
+"""Counting readers of every copy of every story, privately.
+
+A pixel request becomes one `Hit` row (raw, append-only, written before the GIF is answered). The counting
+job (`counting.count_new_hits`) turns hits into `Rollup` rows per story, copy and hour, which every report
+and "Most Popular" read. Words as in the UI: a *hit* is a request to the pixel; a *view* a hit that passed
+the filters, de-duplicated per visitor and story within 30 minutes; a *reader* the first view per visitor,
+story and UTC day; *filtered* hits were dropped, counted per reason.
+"""
+
+from django.db import models
+
+
+class Salt(models.Model):
+    """The day's random secret behind visitor keys. Only today's and yesterday's exist; older ones are
+    deleted, after which nobody (us included) can link a visitor key to a person."""
+
+    day = models.DateField(unique=True)
+    secret = models.CharField(max_length=64)
+
+
+class Hit(models.Model):
+    """One pixel request as received. No IP address, no user agent, no cookie: only what counting needs.
+    Append-only and without secondary indexes, so that recording stays cheap as the table grows."""
+
+    id = models.BigAutoField(primary_key=True)
+    received_at = models.DateTimeField()
+    story_id = models.BigIntegerField(null=True)
+    via = models.CharField(max_length=8, blank=True)
+    copy = models.CharField(max_length=500, blank=True)
+    visitor = models.CharField(max_length=16, blank=True)
+    filtered = models.CharField(max_length=24, blank=True, help_text="Why it was dropped; empty if it passed.")
+
+
+class Copy(models.Model):
+    """One republished page of one story (normalized URL, or the partner's origin when the browser sent no
+    path), or our own site."""
+
+    OUR_SITE = "our-site"
+
+    story_id = models.BigIntegerField()
+    url = models.CharField(max_length=500)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["story_id", "url"], name="copy_unique_per_story")]
+
+    def __str__(self):
+        return "our site" if self.is_own else self.url
+
+    @property
+    def is_own(self):
+        return self.url == self.OUR_SITE
+
+    @property
+    def host(self):
+        from .copies import host_of
+
+        return "" if self.is_own else host_of(self.url)
+
+
+class Rollup(models.Model):
+    """Counts per story, copy and hour: what every report reads."""
+
+    story_id = models.BigIntegerField()
+    copy = models.ForeignKey(Copy, on_delete=models.CASCADE, related_name="rollups")
+    own = models.BooleanField(default=False)
+    hour = models.DateTimeField()
+    hits = models.PositiveIntegerField(default=0)
+    views = models.PositiveIntegerField(default=0)
+    readers = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["copy", "hour"], name="rollup_unique_per_copy_hour")]
+        indexes = [models.Index(fields=["hour", "story_id"]), models.Index(fields=["story_id", "hour"])]
+
+
+class FilteredCount(models.Model):
+    """Hits dropped by the filters, per hour and reason, so editors can see what was not counted and why."""
+
+    hour = models.DateTimeField()
+    reason = models.CharField(max_length=24)
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "reason"], name="filtered_unique_per_hour")]
+
+
+class Visit(models.Model):
+    """Per visitor key and story: when the last view was and on which UTC day the visitor last counted as
+    a reader. Keys change with the daily salt, so rows older than two days are deleted with it."""
+
+    visitor = models.CharField(max_length=16)
+    story_id = models.BigIntegerField()
+    last_view_at = models.DateTimeField()
+    reader_day = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["visitor", "story_id"], name="visit_unique")]
+        indexes = [models.Index(fields=["last_view_at"])]
+
+
+class Cursor(models.Model):
+    """How far the counting job has read the hit table."""
+
+    name = models.CharField(max_length=40, unique=True)
+    last_id = models.BigIntegerField(default=0)

@@ -1,0 +1,152 @@
+"""The pixel answers every request at once with the same GIF, and records what it learned, privately."""
+
+import pytest
+
+from republish.pixel import pixel_path, sign
+from stories.factories import StoryPageFactory
+from tracking import filters
+from tracking.endpoint import GIF
+from tracking.models import Copy, Hit
+
+from .helpers import BROWSER, request
+
+pytestmark = pytest.mark.django_db
+PARTNER = "https://partner.example/2026/11/harbor-cleanup/"
+
+
+@pytest.fixture
+def story(news):
+    return StoryPageFactory(parent=news)
+
+
+def only_hit():
+    (hit,) = Hit.objects.all()
+    return hit
+
+
+@pytest.mark.parametrize("path,query", [
+    ("{good}", ""),
+    ("/pixel/{id}/html/0000000000000000.gif", ""),
+    ("/pixel/999999/html/{sig999999}.gif", ""),
+    ("/pixel/{id}/html/{sig}.png", ""),
+    ("/pixel/../../etc/passwd", ""),
+    ("/pixel/%00%ff<script>", "url=javascript:alert(1)&url=" + "x" * 5000),
+    ("/pixel/", "a=" + "&b=" * 200),
+])
+def test_every_input_gets_the_43_byte_gif_uncached_and_without_cookies(pixel_app, story, path, query):
+    path = path.format(good=pixel_path(story.pk), id=story.pk, sig=sign(story.pk), sig999999=sign(999999))
+    response = request(pixel_app, path, query=query, referer="not a url at all \x00")
+    assert response.status_code == 200
+    assert response.body == GIF and len(GIF) == 43
+    assert response.header("Content-Type") == "image/gif"
+    assert "no-store" in response.header("Cache-Control")
+    assert response.header("Set-Cookie") is None
+    assert Hit.objects.count() == 1
+
+
+def test_head_gets_headers_and_records_nothing(pixel_app, story):
+    response = request(pixel_app, pixel_path(story.pk), method="HEAD")
+    assert response.status_code == 200 and response.body == b""
+    assert Hit.objects.count() == 0
+
+
+def test_other_paths_go_on_to_the_site(pixel_app):
+    assert request(pixel_app, "/news/").status_code == 404
+
+
+def test_a_forged_signature_is_recorded_as_filtered(pixel_app, story):
+    request(pixel_app, f"/pixel/{story.pk}/html/{sign(story.pk + 1)}.gif", referer=PARTNER)
+    assert only_hit().filtered == filters.FORGED
+
+
+def test_a_path_we_never_build_is_malformed(pixel_app):
+    request(pixel_app, "/pixel/anything.gif")
+    assert only_hit().filtered == filters.MALFORMED
+
+
+def test_the_copy_is_the_page_url_the_script_reports_before_the_referrer(pixel_app, story):
+    page = "HTTPS://Partner.Example:443/2026/11/harbor-cleanup/?utm_source=x&id=7&fbclid=abc#comments"
+    request(pixel_app, pixel_path(story.pk, "script"), query=f"url={page.replace('&', '%26').replace('#', '%23')}",
+            referer="https://partner.example/")
+    assert only_hit().copy == "https://partner.example/2026/11/harbor-cleanup/?id=7"
+
+
+def test_the_copy_falls_back_to_the_referrer_full_url_or_origin(pixel_app, story):
+    request(pixel_app, pixel_path(story.pk), referer=PARTNER + "?gclid=1")
+    request(pixel_app, pixel_path(story.pk), referer="https://other.example/", ip="198.51.100.1")
+    assert sorted(Hit.objects.values_list("copy", flat=True)) == [
+        "https://other.example", "https://partner.example/2026/11/harbor-cleanup/",
+    ]
+
+
+def test_our_own_pages_count_as_our_site(pixel_app, story, settings):
+    settings.WAGTAILADMIN_BASE_URL = "https://ledger.example"
+    request(pixel_app, pixel_path(story.pk, "site"), referer="https://ledger.example/news/story/")
+    assert only_hit().copy == Copy.OUR_SITE
+
+
+def test_a_partner_cannot_pass_its_copy_off_as_our_site(pixel_app, story, settings):
+    settings.WAGTAILADMIN_BASE_URL = "https://ledger.example"
+    request(pixel_app, pixel_path(story.pk, "site"), referer=PARTNER)
+    assert only_hit().copy == PARTNER
+
+
+@pytest.mark.parametrize("headers,user_agent,referer,reason", [
+    ({}, "", PARTNER, filters.NO_USER_AGENT),
+    ({}, "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", PARTNER, filters.BOT),
+    ({}, "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", PARTNER, filters.BOT),
+    ({}, "python-requests/2.32.3", PARTNER, filters.BOT),
+    ({}, "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36",
+     PARTNER, filters.BOT),
+    ({}, "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)", PARTNER, filters.BOT),
+    ({}, "Googlebot-Image/1.0", PARTNER, filters.BOT),
+    ({"HTTP_SEC_PURPOSE": "prefetch;prerender"}, BROWSER, PARTNER, filters.PREFETCH),
+    ({"HTTP_PURPOSE": "prefetch"}, BROWSER, PARTNER, filters.PREFETCH),
+    ({}, BROWSER, "https://partner.example/wp-admin/post.php?post=12&action=edit", filters.PARTNER_PREVIEW),
+    ({}, BROWSER, "https://partner.example/?p=12&preview=true", filters.PARTNER_PREVIEW),
+])
+def test_non_readers_are_filtered_with_their_reason(pixel_app, story, headers, user_agent, referer, reason):
+    request(pixel_app, pixel_path(story.pk), headers=headers, user_agent=user_agent, referer=referer)
+    assert only_hit().filtered == reason
+
+
+def test_a_visitor_reloading_in_a_loop_is_capped(pixel_app, story, monkeypatch):
+    monkeypatch.setattr("tracking.endpoint.rate_cap", filters.RateCap(limit=3))
+    for _ in range(5):
+        request(pixel_app, pixel_path(story.pk), referer=PARTNER)
+    assert list(Hit.objects.order_by("id").values_list("filtered", flat=True)) == ["", "", "", "rate-limit", "rate-limit"]
+
+
+def test_no_address_user_agent_or_cookie_is_stored(pixel_app, story):
+    request(pixel_app, pixel_path(story.pk), referer=PARTNER, ip="203.0.113.99",
+            headers={"HTTP_COOKIE": "sessionid=abc"})
+    hit = only_hit()
+    stored = " ".join(str(value) for value in Hit.objects.values().get().values())
+    assert "203.0.113.99" not in stored and "Chrome" not in stored and "abc" not in stored
+    assert len(hit.visitor) == 16
+
+
+def test_visitor_keys_differ_by_address_browser_and_site_and_stay_stable_within_a_day(pixel_app, story):
+    path = pixel_path(story.pk)
+    request(pixel_app, path, referer=PARTNER, ip="203.0.113.1")
+    request(pixel_app, path, referer=PARTNER, ip="203.0.113.1")
+    request(pixel_app, path, referer=PARTNER, ip="203.0.113.2")
+    request(pixel_app, path, referer=PARTNER, ip="203.0.113.1", user_agent=BROWSER + " Edg/131.0")
+    request(pixel_app, path, referer="https://another.example/copy/", ip="203.0.113.1")
+    keys = list(Hit.objects.order_by("id").values_list("visitor", flat=True))
+    assert keys[0] == keys[1] and len(set(keys)) == 4
+
+
+def test_forwarded_addresses_are_believed_only_from_our_proxies(pixel_app, story, settings):
+    path = pixel_path(story.pk)
+    spoof = {"HTTP_X_FORWARDED_FOR": "192.0.2.50"}
+    request(pixel_app, path, referer=PARTNER, ip="203.0.113.1", headers=spoof)
+    request(pixel_app, path, referer=PARTNER, ip="203.0.113.1", headers={"HTTP_X_FORWARDED_FOR": "192.0.2.51"})
+    untrusted = list(Hit.objects.order_by("id").values_list("visitor", flat=True))
+    assert untrusted[0] == untrusted[1]  # the header was ignored: same address, same key
+
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    request(pixel_app, path, referer=PARTNER, ip="10.1.1.1", headers={"HTTP_X_FORWARDED_FOR": "192.0.2.60, 10.2.2.2"})
+    request(pixel_app, path, referer=PARTNER, ip="10.1.1.1", headers={"HTTP_X_FORWARDED_FOR": "192.0.2.61"})
+    proxied = list(Hit.objects.order_by("id").values_list("visitor", flat=True))[2:]
+    assert proxied[0] != proxied[1]

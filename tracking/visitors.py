@@ -1,0 +1,81 @@
+"""Cookieless visitor keys: HMAC of a random daily salt over IP address, user agent and site.
+
+The address and user agent exist only in memory while a key is computed; they are never stored or logged.
+Salts live in the database so every process agrees on today's key; deleting a salt after 48 hours makes
+older keys unlinkable to anyone.
+"""
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+import threading
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import Salt
+
+KEY_LENGTH = 16
+_cache = {}
+_lock = threading.Lock()
+
+
+def salt_for(day):
+    secret = _cache.get(day)
+    if secret is not None:
+        return secret
+    with _lock:
+        secret = _cache.get(day)
+        if secret is None:
+            salt = Salt.objects.filter(day=day).first()
+            if salt is None:
+                try:
+                    with transaction.atomic():
+                        salt = Salt.objects.create(day=day, secret=secrets.token_hex(32))
+                except IntegrityError:  # another process created today's salt first
+                    salt = Salt.objects.get(day=day)
+            secret = salt.secret
+            if len(_cache) > 4:
+                _cache.clear()
+            _cache[day] = secret
+    return secret
+
+
+def visitor_key(ip, user_agent, site, day):
+    message = f"{ip}\n{user_agent}\n{site}".encode("utf-8", "replace")
+    return hmac.new(salt_for(day).encode(), message, hashlib.sha256).hexdigest()[:KEY_LENGTH]
+
+
+def delete_old_salts(now=None):
+    """Keep today's and yesterday's salts (a visit may straddle midnight); forget the rest."""
+    today = (now or timezone.now()).date()
+    Salt.objects.filter(day__lt=today - timedelta(days=1)).delete()
+    _cache.clear()
+
+
+def _trusted(address):
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in _trusted_networks())
+
+
+def _trusted_networks():
+    return [ipaddress.ip_network(net, strict=False) for net in settings.TRUSTED_PROXIES]
+
+
+def client_ip(environ):
+    """The reader's address: REMOTE_ADDR, or the nearest untrusted address in X-Forwarded-For when (and only
+    when) the request came through one of our configured proxies."""
+    remote = environ.get("REMOTE_ADDR", "")
+    forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+    if not forwarded or not settings.TRUSTED_PROXIES or not _trusted(remote):
+        return remote
+    for address in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
+        if not _trusted(address):
+            return address
+    return remote
