@@ -17,6 +17,17 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: pages, Most Popular and settings cached by another test
+    (whose ids the database may hand out again) must not leak into it."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def home(db):
     """The home page the migrations create (re-created after a transactional test flushed it)."""

@@ -1,0 +1,137 @@
+"""The numbers editors, funders and "Most Popular" read, all from the hourly rollups.
+
+Every function takes a date range as aware datetimes (`since` inclusive, `until` exclusive) and returns plain
+dicts and lists, so the admin views, the CSV export and `republication_report` share them.
+"""
+
+from datetime import timedelta
+from datetime import timezone as dt_timezone
+
+from django.core.cache import cache
+from django.db.models import Max, Min, Sum
+from django.db.models.functions import TruncDay
+from django.utils import timezone
+
+from stories.models import StoryPage
+
+from .models import Copy, FilteredCount, Rollup
+
+POPULAR_CACHE_SECONDS = 60
+
+
+def default_range(days=30, now=None):
+    now = now or timezone.now()
+    return now - timedelta(days=days), now
+
+
+def _in_range(queryset, since, until, field="hour"):
+    if since:
+        queryset = queryset.filter(**{f"{field}__gte": since})
+    if until:
+        queryset = queryset.filter(**{f"{field}__lt": until})
+    return queryset
+
+
+def popular_story_ids(window_hours=48, include_copies=False, limit=4, now=None):
+    """Story ids ranked by readers over the last `window_hours`, on our site only or with every copy."""
+    now = now or timezone.now()
+    rollups = Rollup.objects.filter(hour__gte=now - timedelta(hours=window_hours))
+    if not include_copies:
+        rollups = rollups.filter(own=True)
+    ranked = (rollups.values("story_id").annotate(readers=Sum("readers")).filter(readers__gt=0)
+              .order_by("-readers", "-story_id"))
+    return [row["story_id"] for row in ranked[: limit * 3]]
+
+
+def most_popular(window_hours=48, include_copies=False, limit=4, exclude=None):
+    """Published stories ranked by readers, cached for a minute; [] when nobody has read anything yet."""
+    key = f"tracking:popular:{window_hours}:{int(include_copies)}:{limit}"
+    ids = cache.get(key)
+    if ids is None:
+        ids = popular_story_ids(window_hours, include_copies, limit)
+        cache.set(key, ids, POPULAR_CACHE_SECONDS)
+    stories = StoryPage.objects.live().public().in_bulk([i for i in ids if exclude is None or i != exclude.pk])
+    return [stories[i] for i in ids if i in stories][:limit]
+
+
+def _totals(rollups):
+    totals = rollups.aggregate(hits=Sum("hits"), views=Sum("views"), readers=Sum("readers"))
+    return {key: value or 0 for key, value in totals.items()}
+
+
+def readers_by_day(rollups):
+    rows = (rollups.annotate(day=TruncDay("hour", tzinfo=dt_timezone.utc))
+            .values("day").annotate(views=Sum("views"), readers=Sum("readers")).order_by("day"))
+    return [{"day": row["day"].date(), "views": row["views"], "readers": row["readers"]} for row in rows]
+
+
+def story_report(story_id, since=None, until=None):
+    """One story: totals, each copy (URL or origin, first and last seen, views, readers), readers per day."""
+    rollups = _in_range(Rollup.objects.filter(story_id=story_id), since, until)
+    per_copy = {
+        row["copy"]: row
+        for row in rollups.values("copy").annotate(hits=Sum("hits"), views=Sum("views"), readers=Sum("readers"))
+    }
+    copies = []
+    for copy in Copy.objects.filter(pk__in=per_copy.keys()):
+        counts = per_copy[copy.pk]
+        copies.append({
+            "copy": copy, "url": str(copy), "host": copy.host, "own": copy.is_own,
+            "first_seen": copy.first_seen, "last_seen": copy.last_seen,
+            "hits": counts["hits"], "views": counts["views"], "readers": counts["readers"],
+        })
+    copies.sort(key=lambda row: (-row["readers"], row["url"]))
+    return {"story_id": story_id, "totals": _totals(rollups), "copies": copies, "by_day": readers_by_day(rollups)}
+
+
+def top_stories(since=None, until=None, limit=10):
+    rows = (_in_range(Rollup.objects.all(), since, until).values("story_id")
+            .annotate(views=Sum("views"), readers=Sum("readers")).order_by("-readers", "-views")[:limit])
+    titles = dict(StoryPage.objects.filter(pk__in=[r["story_id"] for r in rows]).values_list("pk", "title"))
+    return [{**row, "title": titles.get(row["story_id"], f"Story {row['story_id']} (deleted)")} for row in rows]
+
+
+def top_republishers(since=None, until=None, limit=10):
+    """Partner sites (by host) ranked by readers of their copies; our own site is left out."""
+    rows = (_in_range(Rollup.objects.filter(own=False), since, until).values("copy__url")
+            .annotate(views=Sum("views"), readers=Sum("readers"), first=Min("copy__first_seen"),
+                      last=Max("copy__last_seen")))
+    by_host = {}
+    for row in rows:
+        host = Copy(url=row["copy__url"]).host or row["copy__url"]
+        entry = by_host.setdefault(host, {"host": host, "copies": 0, "views": 0, "readers": 0})
+        entry["copies"] += 1
+        entry["views"] += row["views"]
+        entry["readers"] += row["readers"]
+    return sorted(by_host.values(), key=lambda e: (-e["readers"], e["host"]))[:limit]
+
+
+def republisher_report(host, since=None, until=None):
+    """One partner site: every copy it published, of which story, with views and readers."""
+    copies = [c for c in Copy.objects.exclude(url=Copy.OUR_SITE).filter(url__icontains=host) if c.host == host]
+    rollups = _in_range(Rollup.objects.filter(copy__in=copies), since, until)
+    counts = {row["copy"]: row for row in rollups.values("copy").annotate(views=Sum("views"), readers=Sum("readers"))}
+    titles = dict(StoryPage.objects.filter(pk__in={c.story_id for c in copies}).values_list("pk", "title"))
+    rows = [{"copy": c, "url": c.url, "story_id": c.story_id, "title": titles.get(c.story_id, ""),
+             "first_seen": c.first_seen, "last_seen": c.last_seen,
+             "views": counts.get(c.pk, {}).get("views", 0), "readers": counts.get(c.pk, {}).get("readers", 0)}
+            for c in copies]
+    rows.sort(key=lambda row: (-row["readers"], row["url"]))
+    return {"host": host, "copies": rows, "totals": _totals(rollups), "by_day": readers_by_day(rollups)}
+
+
+def filtered_by_reason(since=None, until=None):
+    rows = (_in_range(FilteredCount.objects.all(), since, until).values("reason").annotate(hits=Sum("hits"))
+            .order_by("-hits"))
+    return [{"reason": row["reason"], "hits": row["hits"]} for row in rows]
+
+
+def site_overview(since=None, until=None):
+    rollups = _in_range(Rollup.objects.all(), since, until)
+    return {
+        "totals": _totals(rollups),
+        "by_day": readers_by_day(rollups),
+        "top_stories": top_stories(since, until),
+        "top_republishers": top_republishers(since, until),
+        "filtered": filtered_by_reason(since, until),
+    }
