@@ -32,28 +32,46 @@ def latest_stories(limit=10, exclude=None):
     return with_sections(qs[:limit])
 
 
-def most_popular(exclude=None, limit=4, candidates=None):
-    """Ranked stories for the "Most Popular" box: the most recent ones until reader counts rank them."""
-    if candidates is None:
-        return latest_stories(limit=limit, exclude=exclude)
-    return [story for story in candidates if exclude is None or story.pk != exclude.pk][:limit]
+def most_popular(newsroom, exclude=None, limit=4, candidates=None, sections=None):
+    """"Most Popular": stories ranked by readers over the newsroom's window (see tracking.reports), topped
+    up with the most recent stories while too few have been read."""
+    from tracking.reports import most_popular as ranked_by_readers
+
+    ranked = with_sections(
+        ranked_by_readers(newsroom.popular_window_hours, newsroom.popular_counts_copies, limit, exclude=exclude),
+        sections,
+    )
+    if len(ranked) >= limit:
+        return ranked
+    taken = {story.pk for story in ranked}
+    recent = candidates if candidates is not None else latest_stories(limit=limit * 2, exclude=exclude)
+    recent = [story for story in recent if story.pk not in taken and (exclude is None or story.pk != exclude.pk)]
+    return ranked + recent[: limit - len(ranked)]
 
 
-def missed_stories(story, limit=4, exclude=(), candidates=None):
-    """Recent stories from other sections than `story`'s, each shown with its section name,
-    leaving out those already listed elsewhere on the page (`exclude`)."""
+def missed_stories(story, newsroom=None, limit=4, exclude=(), candidates=None):
+    """Stories from other sections than `story`'s, each shown with its section name: first those editors
+    pinned, then the most recent, leaving out this story and those listed elsewhere on the page (`exclude`)."""
     section_path = story.path[: -StoryPage.steplen]
     excluded = {s.pk for s in exclude} | {story.pk}
+    found = []
+    if newsroom is not None and newsroom.pk:
+        pinned = StoryPage.objects.live().public().filter(
+            pk__in=newsroom.missed_pins.values("story")).exclude(pk__in=excluded)
+        order = {pk: n for n, pk in enumerate(newsroom.missed_pins.values_list("story", flat=True))}
+        found = with_sections(sorted(pinned, key=lambda s: order[s.pk]))[:limit]
+        excluded |= {s.pk for s in found}
     if candidates is not None:
-        found = [c for c in candidates if c.pk not in excluded and not c.path.startswith(section_path)][:limit]
-        if len(found) == limit:
-            return found
+        found += [c for c in candidates if c.pk not in excluded and not c.path.startswith(section_path)]
+        if len(found) >= limit:
+            return found[:limit]
+        excluded |= {s.pk for s in found}
     qs = published_stories().exclude(path__startswith=section_path).exclude(pk__in=excluded)
-    return with_sections(qs[:limit])
+    return found + with_sections(qs[: limit - len(found)])
 
 
-def story_page_lists(story, sections=None):
-    """Most Popular and In Case You Missed It for one story page, from one query in the common case."""
+def story_page_lists(story, newsroom, sections=None):
+    """Most Popular and In Case You Missed It for one story page, from few queries in the common case."""
     candidates = with_sections(published_stories().exclude(pk=story.pk)[:16], sections)
-    popular = most_popular(exclude=story, candidates=candidates)
-    return popular, missed_stories(story, exclude=popular, candidates=candidates)
+    popular = most_popular(newsroom, exclude=story, candidates=candidates, sections=sections)
+    return popular, missed_stories(story, newsroom, exclude=popular, candidates=candidates)

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
+from modelcluster.models import ClusterableModel
 from taggit.models import TaggedItemBase
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel, ObjectList, TabbedInterface
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
@@ -24,14 +25,33 @@ from .blocks import StoryBodyBlock
 
 
 @register_setting(icon="site")
-class NewsroomSettings(BaseSiteSetting):
+class NewsroomSettings(ClusterableModel, BaseSiteSetting):
     outlet_name = models.CharField(max_length=120, default="Byline Newsroom", help_text="Used in bylines and credits.")
     tagline = models.CharField(max_length=200, blank=True)
+    popular_window_hours = models.PositiveIntegerField(
+        default=48, help_text='"Most Popular" ranks stories by readers over this many hours.'
+    )
+    popular_counts_copies = models.BooleanField(
+        default=False, help_text='Count readers of republished copies too, not only readers on our site.'
+    )
 
-    panels = [FieldPanel("outlet_name"), FieldPanel("tagline")]
+    panels = [
+        FieldPanel("outlet_name"), FieldPanel("tagline"),
+        MultiFieldPanel([FieldPanel("popular_window_hours"), FieldPanel("popular_counts_copies")], heading="Most Popular"),
+        InlinePanel("missed_pins", label="Story pinned into In Case You Missed It", max_num=4),
+    ]
 
     class Meta:
         verbose_name = "Newsroom"
+
+
+class MissedPin(Orderable):
+    """A story editors want readers to see in "In Case You Missed It", ahead of the recent ones."""
+
+    newsroom = ParentalKey(NewsroomSettings, related_name="missed_pins", on_delete=models.CASCADE)
+    story = models.ForeignKey("stories.StoryPage", on_delete=models.CASCADE, related_name="+")
+
+    panels = [FieldPanel("story")]
 
 
 @register_snippet
@@ -290,7 +310,7 @@ class StoryPage(CachedPage):
         self.__dict__["section"] = sections.get(self.path[: -self.steplen]) or self.get_parent().specific
         context["body"] = self.render_body(context)
         context["corrections"] = list(self.corrections.all())
-        context["most_popular"], context["missed"] = story_page_lists(self, sections)
+        context["most_popular"], context["missed"] = story_page_lists(self, NewsroomSettings.for_request(request), sections)
         image_url = self.lead_image.get_rendition("fill-1200x630").full_url if self.lead_image else None
         context["json_ld"] = news_article(
             self, Site.find_for_request(request), NewsroomSettings.for_request(request), image_url

@@ -1,5 +1,6 @@
 from django import template
 
+from republish import pixel
 from republish.models import RepublishingPolicy
 from republish.offer import republishing_offer
 
@@ -11,3 +12,9 @@ def republish_box(context, story):
     """The "Republish This Story" box for the end of a story page."""
     request = context["request"]
     return {"story": story, "offer": republishing_offer(story, RepublishingPolicy.for_request(request), request)}
+
+
+@register.simple_tag
+def pixel_src(story, via="site"):
+    """Our own pages count their readers through the same pixel as the copies (so cached pages count too)."""
+    return pixel.pixel_path(story.pk, via)
