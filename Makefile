@@ -35,9 +35,9 @@ run: demo
 ## The production way: gunicorn behind the page cache (set SECRET_KEY, DATABASE_URL, REDIS_URL, ALLOWED_HOSTS).
 serve: install
 	DJANGO_SETTINGS_MODULE=byline.settings.production $(PY) manage.py collectstatic --noinput -v0
-	DJANGO_SETTINGS_MODULE=byline.settings.production $(VENV)/bin/gunicorn byline.wsgi --bind 127.0.0.1:$(PORT) --workers 2
+	DJANGO_SETTINGS_MODULE=byline.settings.production $(VENV)/bin/gunicorn byline.wsgi --bind 127.0.0.1:$(PORT) --worker-class gthread --workers 2 --threads 16
 
-## Publish scheduled pages and run other periodic jobs every minute.
+## Publish scheduled pages and count pixel hits every minute.
 scheduler: install
 	$(PY) manage.py run_scheduler
 
