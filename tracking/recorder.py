@@ -29,6 +29,7 @@ class GroupCommitRecorder:
         self._pending = []
         self._condition = threading.Condition()
         self._thread = None
+        self._stopping = False
 
     def record(self, row, timeout=10.0):
         """Queue `row` and wait until it is committed; False if it could not be written in time."""
@@ -43,11 +44,23 @@ class GroupCommitRecorder:
         waiter.event.wait(timeout)
         return waiter.ok
 
+    def stop(self, timeout=10.0):
+        """Write what is queued, then end the writer thread and close its database connection."""
+        with self._condition:
+            self._stopping = True
+            self._condition.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._stopping = False
+
     def _run(self):
         while True:
             with self._condition:
-                while not self._pending:
+                while not self._pending and not self._stopping:
                     self._condition.wait()
+                if not self._pending:
+                    connection.close()
+                    return
                 batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch:]
             ok = self._write([row for row, _ in batch])
             for _, waiter in batch:
