@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "appeals",
     "republish",
     "tracking",
+    "verify",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -168,3 +169,5 @@ TRUSTED_PROXIES = env_list("BYLINE_TRUSTED_PROXIES")
 RAW_HIT_RETENTION_DAYS = int(os.environ.get("BYLINE_RAW_HIT_RETENTION_DAYS", "30"))
 # Counted hits per visitor per minute before the rest are filtered as a reload loop or script.
 PIXEL_RATE_CAP = int(os.environ.get("BYLINE_PIXEL_RATE_CAP", "30"))
+# Checking republished copies (verify/): private hosts that may be fetched anyway, e.g. "127.0.0.1" in tests.
+VERIFY_ALLOW_HOSTS = env_list("BYLINE_VERIFY_ALLOW_HOSTS")
