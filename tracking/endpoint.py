@@ -68,7 +68,10 @@ def hit_from_request(environ, now=None):
         row["filtered"] = filters.FORGED
         return row
 
-    query = parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=5)
+    try:
+        query = parse_qs(environ.get("QUERY_STRING", "")[:4000], max_num_fields=5)
+    except ValueError:  # too many fields: a real pixel carries one at most
+        query = {}
     page_url = (query.get("url") or [""])[0][:2000]
     referrer = environ.get("HTTP_REFERER", "")[:2000]
     copy_url = normalize(page_url) or normalize(referrer)
@@ -106,10 +109,12 @@ class PixelEndpoint:
         stored = True
         if method == "GET":
             try:
-                stored = self.recorder.record(hit_from_request(environ))
-            except Exception:
-                logger.exception("Pixel hit could not be recorded")
-                stored = False
+                row = hit_from_request(environ)
+            except Exception:  # whatever the input, it gets the GIF and is counted as filtered
+                logger.exception("Pixel request could not be read")
+                row = {"received_at": timezone.now(), "story_id": None, "via": "", "copy": "", "visitor": "",
+                       "filtered": filters.MALFORMED}
+            stored = self.recorder.record(row)
         if not stored:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain"), ("Retry-After", "1"),
                                                        ("Cache-Control", "no-store")])

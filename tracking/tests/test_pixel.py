@@ -32,6 +32,8 @@ def only_hit():
     ("/pixel/../../etc/passwd", ""),
     ("/pixel/%00%ff<script>", "url=javascript:alert(1)&url=" + "x" * 5000),
     ("/pixel/", "a=" + "&b=" * 200),
+    ("{good}", "url=https://partner.example/" + "&x=1" * 500),
+    ("{good}", "url=%ff%fe%00"),
 ])
 def test_every_input_gets_the_43_byte_gif_uncached_and_without_cookies(pixel_app, story, path, query):
     path = path.format(good=pixel_path(story.pk), id=story.pk, sig=sign(story.pk), sig999999=sign(999999))
