@@ -55,11 +55,10 @@ def missed_stories(story, newsroom=None, limit=4, exclude=(), candidates=None):
     section_path = story.path[: -StoryPage.steplen]
     excluded = {s.pk for s in exclude} | {story.pk}
     found = []
-    if newsroom is not None and newsroom.pk:
-        pinned = StoryPage.objects.live().public().filter(
-            pk__in=newsroom.missed_pins.values("story")).exclude(pk__in=excluded)
-        order = {pk: n for n, pk in enumerate(newsroom.missed_pins.values_list("story", flat=True))}
-        found = with_sections(sorted(pinned, key=lambda s: order[s.pk]))[:limit]
+    pins = list(newsroom.missed_pins.values_list("story", flat=True)) if newsroom is not None and newsroom.pk else []
+    if pins:
+        pinned = StoryPage.objects.live().public().filter(pk__in=pins).exclude(pk__in=excluded)
+        found = with_sections(sorted(pinned, key=lambda s: pins.index(s.pk)))[:limit]
         excluded |= {s.pk for s in found}
     if candidates is not None:
         found += [c for c in candidates if c.pk not in excluded and not c.path.startswith(section_path)]
