@@ -22,6 +22,7 @@ urlpatterns = [
     path("sitemap-news.xml", news_sitemap, name="news-sitemap"),
     path("robots.txt", robots_txt, name="robots-txt"),
     path("", include("republish.urls")),
+    path("", include("appeals.urls")),
 ]
 
 if settings.SERVE_MEDIA:

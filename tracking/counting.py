@@ -14,7 +14,7 @@ from django.utils import timezone
 from stories.models import StoryPage
 
 from . import filters
-from .models import Copy, Cursor, FilteredCount, Hit, Rollup, Visit
+from .models import Copy, Cursor, FilteredCount, Hit, Rollup, Visit, host_of_copy
 from .visitors import delete_old_salts
 
 VIEW_GAP = timedelta(minutes=30)
@@ -53,8 +53,8 @@ def _copies(pairs, now_by_pair):
         (c.story_id, c.url): c
         for c in Copy.objects.filter(story_id__in=stories, url__in={url for _, url in wanted})
     }
-    new = [Copy(story_id=s, url=u, first_seen=now_by_pair[(s, u)][0], last_seen=now_by_pair[(s, u)][1])
-           for (s, u) in wanted - existing.keys()]
+    new = [Copy(story_id=s, url=u, host=host_of_copy(u), first_seen=now_by_pair[(s, u)][0],
+                last_seen=now_by_pair[(s, u)][1]) for (s, u) in wanted - existing.keys()]
     if new:
         Copy.objects.bulk_create(new, ignore_conflicts=True)
         existing.update({(c.story_id, c.url): c for c in Copy.objects.filter(
@@ -84,9 +84,8 @@ def count_new_hits(now=None, batch=BATCH):
 
         filtered, counted = {}, []
         for hit in hits:
-            reason = hit.filtered or ("" if hit.story_id in published and hit.copy else filters.UNKNOWN_STORY)
-            if not hit.copy and not reason:
-                reason = filters.MALFORMED
+            reason = hit.filtered or ("" if hit.story_id in published else filters.UNKNOWN_STORY)
+            hit.copy = hit.copy or Copy.UNKNOWN
             if reason:
                 key = (_hour(hit.received_at), reason)
                 filtered[key] = filtered.get(key, 0) + 1

@@ -36,9 +36,12 @@ class Copy(models.Model):
     path), or our own site."""
 
     OUR_SITE = "our-site"
+    # A partner's page whose reader's browser sent neither our script's page address nor a Referer.
+    UNKNOWN = "unknown"
 
     story_id = models.BigIntegerField()
     url = models.CharField(max_length=500)
+    host = models.CharField(max_length=255, blank=True, db_index=True, help_text="The partner's host; empty for our site.")
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
 
@@ -46,17 +49,21 @@ class Copy(models.Model):
         constraints = [models.UniqueConstraint(fields=["story_id", "url"], name="copy_unique_per_story")]
 
     def __str__(self):
-        return "our site" if self.is_own else self.url
+        return {self.OUR_SITE: "our site", self.UNKNOWN: "unknown page (no address sent)"}.get(self.url, self.url)
 
     @property
     def is_own(self):
         return self.url == self.OUR_SITE
 
-    @property
-    def host(self):
-        from .copies import host_of
+    def save(self, *args, **kwargs):
+        self.host = host_of_copy(self.url)
+        super().save(*args, **kwargs)
 
-        return "" if self.is_own else host_of(self.url)
+
+def host_of_copy(url):
+    from .copies import host_of
+
+    return "" if url in (Copy.OUR_SITE, Copy.UNKNOWN) else host_of(url)
 
 
 class Rollup(models.Model):

@@ -8,7 +8,7 @@ from datetime import timedelta
 from datetime import timezone as dt_timezone
 
 from django.core.cache import cache
-from django.db.models import Max, Min, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 
@@ -86,30 +86,24 @@ def story_report(story_id, since=None, until=None):
 
 def top_stories(since=None, until=None, limit=10):
     rows = (_in_range(Rollup.objects.all(), since, until).values("story_id")
-            .annotate(views=Sum("views"), readers=Sum("readers")).order_by("-readers", "-views")[:limit])
+            .annotate(views=Sum("views"), readers=Sum("readers")).order_by("-readers", "-views", "story_id")[:limit])
     titles = dict(StoryPage.objects.filter(pk__in=[r["story_id"] for r in rows]).values_list("pk", "title"))
     return [{**row, "title": titles.get(row["story_id"], f"Story {row['story_id']} (deleted)")} for row in rows]
 
 
 def top_republishers(since=None, until=None, limit=10):
     """Partner sites (by host) ranked by readers of their copies; our own site is left out."""
-    rows = (_in_range(Rollup.objects.filter(own=False), since, until).values("copy__url")
-            .annotate(views=Sum("views"), readers=Sum("readers"), first=Min("copy__first_seen"),
-                      last=Max("copy__last_seen")))
-    by_host = {}
-    for row in rows:
-        host = Copy(url=row["copy__url"]).host or row["copy__url"]
-        entry = by_host.setdefault(host, {"host": host, "copies": 0, "views": 0, "readers": 0})
-        entry["copies"] += 1
-        entry["views"] += row["views"]
-        entry["readers"] += row["readers"]
-    return sorted(by_host.values(), key=lambda e: (-e["readers"], e["host"]))[:limit]
+    rows = (_in_range(Rollup.objects.filter(own=False).exclude(copy__host=""), since, until).values("copy__host")
+            .annotate(copies=Count("copy", distinct=True), views=Sum("views"), readers=Sum("readers"))
+            .order_by("-readers", "copy__host")[:limit])
+    return [{"host": row["copy__host"], "copies": row["copies"], "views": row["views"], "readers": row["readers"]}
+            for row in rows]
 
 
 def republisher_report(host, since=None, until=None):
     """One partner site: every copy it published, of which story, with views and readers."""
-    copies = [c for c in Copy.objects.exclude(url=Copy.OUR_SITE).filter(url__icontains=host) if c.host == host]
-    rollups = _in_range(Rollup.objects.filter(copy__in=copies), since, until)
+    copies = list(Copy.objects.filter(host=host))
+    rollups = _in_range(Rollup.objects.filter(copy__host=host), since, until)
     counts = {row["copy"]: row for row in rollups.values("copy").annotate(views=Sum("views"), readers=Sum("readers"))}
     titles = dict(StoryPage.objects.filter(pk__in={c.story_id for c in copies}).values_list("pk", "title"))
     rows = [{"copy": c, "url": c.url, "story_id": c.story_id, "title": titles.get(c.story_id, ""),
@@ -122,7 +116,7 @@ def republisher_report(host, since=None, until=None):
 
 def filtered_by_reason(since=None, until=None):
     rows = (_in_range(FilteredCount.objects.all(), since, until).values("reason").annotate(hits=Sum("hits"))
-            .order_by("-hits"))
+            .order_by("-hits", "reason"))
     return [{"reason": row["reason"], "hits": row["hits"]} for row in rows]
 
 

@@ -158,3 +158,10 @@ def test_old_salts_visit_keys_and_counted_raw_hits_are_forgotten(story, settings
     assert not Visit.objects.exists()
     assert not Hit.objects.exists()
     assert totals(story)["readers"] == 1  # rollups stay
+
+
+def test_a_reader_whose_browser_sent_no_address_counts_under_an_unknown_page(story):
+    hit(story, NOON, copy="")
+    count()
+    (row,) = story_report(story.pk)["copies"]
+    assert row["url"] == "unknown page (no address sent)" and row["readers"] == 1 and row["host"] == ""
