@@ -171,3 +171,9 @@ RAW_HIT_RETENTION_DAYS = int(os.environ.get("BYLINE_RAW_HIT_RETENTION_DAYS", "30
 PIXEL_RATE_CAP = int(os.environ.get("BYLINE_PIXEL_RATE_CAP", "30"))
 # Checking republished copies (verify/): private hosts that may be fetched anyway, e.g. "127.0.0.1" in tests.
 VERIFY_ALLOW_HOSTS = env_list("BYLINE_VERIFY_ALLOW_HOSTS")
+VERIFY_INTERVAL_HOURS = float(os.environ.get("BYLINE_VERIFY_INTERVAL_HOURS", "24"))
+VERIFY_HOST_INTERVAL = float(os.environ.get("BYLINE_VERIFY_HOST_INTERVAL", "2"))
+VERIFY_CONNECT_TIMEOUT = float(os.environ.get("BYLINE_VERIFY_CONNECT_TIMEOUT", "5"))
+VERIFY_TOTAL_TIMEOUT = float(os.environ.get("BYLINE_VERIFY_TOTAL_TIMEOUT", "15"))
+VERIFY_MAX_BYTES = int(os.environ.get("BYLINE_VERIFY_MAX_BYTES", str(3 * 1024 * 1024)))
+VERIFY_EVIDENCE_DAYS = float(os.environ.get("BYLINE_VERIFY_EVIDENCE_DAYS", "90"))

@@ -9,7 +9,7 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-PERIODIC_COMMANDS = ["publish_scheduled", "count_hits", "switch_appeals", "count_appeals"]
+PERIODIC_COMMANDS = ["publish_scheduled", "count_hits", "switch_appeals", "count_appeals", "verify_due_copies"]
 
 
 class Command(BaseCommand):
