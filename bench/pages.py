@@ -45,6 +45,7 @@ VENV_BIN = Path(PYTHON).parent
 CACHED_GOAL = 0.45
 RENDER_GOAL_MS = 15.0
 REDIS_URL = "redis://127.0.0.1:6379/15"
+BUSY_CORES = 0.25  # other processes using more than this during a measurement make it suspect
 POSTGRES_DB = "bench_pages"
 POSTGRES_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_STORY = "school-board-weighs-cuts-to-close-deficit"  # lead image, a correction, a wire dateline
@@ -139,6 +140,95 @@ def tool_version(cmd):
         return None
     text = (out.stdout + out.stderr).strip().splitlines()
     return text[0].strip() if text else None
+
+
+def package_version(name):
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+# --------------------------------------------------------------------------------------------------------
+# CPU accounting: on a small machine the load generator and anything else running compete with the server.
+
+CLK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def session_cpu(sid):
+    """CPU seconds used so far by the live processes of one session (a server and its workers)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # fields[0] is field 3 of proc(5)
+        if int(fields[3]) == sid:
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK
+
+
+def system_busy():
+    """CPU seconds the whole machine has spent in processes (user, nice, system: every core) since boot.
+    Interrupt and softirq time (much of loopback networking) and steal are left out: they are nobody's."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:9]]
+    return (values[0] + values[1] + values[2]) / CLK
+
+
+def background_load(seconds=2.0):
+    """Cores kept busy by everything else on the machine, sampled over a couple of seconds."""
+    if not os.path.exists("/proc/stat"):
+        return None
+    t0, b0 = time.monotonic(), system_busy()
+    time.sleep(seconds)
+    return (system_busy() - b0) / (time.monotonic() - t0)
+
+
+def wait_quiet(budget):
+    """Wait up to `budget` seconds for other work on the machine to calm down; returns the last load seen."""
+    deadline = time.monotonic() + budget
+    while True:
+        load = background_load(1.0)
+        if load is None or load <= BUSY_CORES or time.monotonic() >= deadline:
+            return load
+
+
+def children_cpu():
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def self_cpu():
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measured(load, url, connections, duration, server_sid):
+    """Run one load test and say how many cores the server, the load generator and everything else used."""
+    proc_ok = os.path.exists("/proc/stat")
+    before = (time.monotonic(), system_busy() if proc_ok else 0, session_cpu(server_sid) if proc_ok else 0,
+              children_cpu(), self_cpu())
+    result = load(url, connections, duration)
+    after = (time.monotonic(), system_busy() if proc_ok else 0, session_cpu(server_sid) if proc_ok else 0,
+             children_cpu(), self_cpu())
+    elapsed = after[0] - before[0]
+    server = (after[2] - before[2]) / elapsed
+    client = ((after[3] - before[3]) + (after[4] - before[4])) / elapsed
+    busy = (after[1] - before[1]) / elapsed
+    result.update(server_cores=server if proc_ok else None, client_cores=client,
+                  other_cores=max(0.0, busy - server - client) if proc_ok else None)
+    return result
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -251,20 +341,22 @@ http {{
 """
 
 
-def start_nginx(procs, html, port):
-    # nginx's worker runs as nobody when started by root: a directory everyone may read.
+def prepare_nginx(html):
+    """A directory with the saved page, readable by nginx's worker (nobody, when started by root)."""
     ndir = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
     ndir.chmod(0o755)
     (ndir / "html").mkdir(mode=0o755)
     (ndir / "tmp").mkdir(mode=0o755)
     (ndir / "html" / "story.html").write_bytes(html)
     (ndir / "html" / "story.html").chmod(0o644)
+    return ndir
+
+
+def start_nginx(procs, ndir, port):
     conf = ndir / "nginx.conf"
     conf.write_text(NGINX_CONF.format(dir=ndir, port=port))
-    proc = procs.start("nginx", [shutil.which("nginx"), "-p", str(ndir), "-c", str(conf)],
+    return procs.start("nginx", [shutil.which("nginx"), "-p", str(ndir), "-c", str(conf)],
                        log_path=ndir / "stdout.log")
-    proc.bench_dir = ndir
-    return proc, "/story.html"
 
 
 def server_command(kind, port, threads=None):
@@ -287,9 +379,9 @@ def render_worker(args):
 
     django.setup()
     from django.contrib.auth.models import AnonymousUser
-    from django.db import connection, reset_queries
+    from django.core.wsgi import get_wsgi_application
+    from django.db import connection
     from django.test import Client, RequestFactory
-    from django.test.utils import CaptureQueriesContext
 
     from stories.models import StoryPage
 
@@ -298,11 +390,26 @@ def render_worker(args):
     path = story.url
     client = Client(HTTP_HOST=host)
     factory = RequestFactory(HTTP_HOST=host)
+    django_app = get_wsgi_application()  # Django alone: byline.wsgi would put the page cache in front
+
+    def via_wsgi():
+        # As a WSGI server calls Django: request_started/finished signals included, so the database
+        # connection is closed and reopened per request when CONN_MAX_AGE is 0 (the SQLite default here).
+        environ = factory._base_environ(PATH_INFO=path, REQUEST_METHOD="GET", QUERY_STRING="")
+        status = []
+        body = django_app(environ, lambda s, h, e=None: status.append(s))
+        try:
+            content = b"".join(body)
+        finally:
+            body.close()
+        assert status[0].startswith("200"), status
+        return content
 
     def via_client():
+        # Django's test Client: the same middleware and Wagtail routing, but the connection is kept open.
         response = client.get(path)
         assert response.status_code == 200, response.status_code
-        return response
+        return response.content
 
     def via_serve():
         # What the page costs once Wagtail has found it: get_context, the template, cache headers.
@@ -311,31 +418,47 @@ def render_worker(args):
         request.user = AnonymousUser()
         response = page.serve(request)
         response.render()
-        return response
+        return response.content
+
+    queries = []
+
+    def timing_wrapper(execute, sql, params, many, context):
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            queries.append((sql, time.perf_counter() - t0))
 
     def timed(fn):
         for _ in range(args.warmup):
             fn()
-        times = []
+        times, cpu = [], []
         for _ in range(args.iterations):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn()
             times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
         times.sort()
-        with CaptureQueriesContext(connection) as captured:
-            fn()
-        reset_queries()
+        queries.clear()
+        n = 20
+        for _ in range(n):  # SQL of a few more renders, timed at the driver (not the ORM around it)
+            with connection.execute_wrapper(timing_wrapper):
+                fn()
+        one = queries[: len(queries) // n]
         return {
             "median_ms": statistics.median(times),
             "p90_ms": times[int(len(times) * 0.9)],
             "min_ms": times[0],
-            "queries": len(captured.captured_queries),
-            "sql": [q["sql"] for q in captured.captured_queries],
-            "query_ms": sum(float(q["time"]) for q in captured.captured_queries) * 1000,
+            # CPU time of this process: what other work on a busy machine disturbs least.
+            "cpu_median_ms": statistics.median(cpu),
+            "queries": len(queries) / n,
+            "sql": [q for q, _ in one],
+            "query_ms": sum(t for _, t in queries) * 1000 / n,
         }
 
-    result = {"path": path, "vendor": connection.vendor, "bytes": len(via_client().content),
-              "client": timed(via_client), "serve": timed(via_serve)}
+    content = via_wsgi()
+    result = {"path": path, "vendor": connection.vendor, "bytes": len(content),
+              "wsgi": timed(via_wsgi), "client": timed(via_client), "serve": timed(via_serve)}
     if args.profile:
         import cProfile
         import io
@@ -344,27 +467,34 @@ def render_worker(args):
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(args.profile):
-            via_client()
+            via_wsgi()
         profiler.disable()
         buf = io.StringIO()
         stats = pstats.Stats(profiler, stream=buf)
-        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("cumulative").print_stats(60)
         stats.sort_stats("tottime").print_stats(25)
         result["profile"] = buf.getvalue()
     print("RESULT " + json.dumps(result))
 
 
 def measure_render(env, story, args, label):
+    if args.wait_quiet:
+        wait_quiet(args.wait_quiet)
     cmd = [PYTHON, __file__, "--render-worker", "--story", story, "--iterations", str(args.iterations),
            "--warmup", str(args.warmup), "--host-header", env["BYLINE_SITE_URL"].split("//", 1)[1]]
     if args.profile:
         cmd += ["--profile", str(args.profile)]
     log(f"Uncached render on {label}: {args.iterations} iterations after {args.warmup} warm-up ...")
+    t0, busy0, child0 = time.monotonic(), system_busy(), children_cpu()
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    elapsed = time.monotonic() - t0
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if out.returncode != 0 or line is None:
         raise RuntimeError(f"render worker failed ({out.returncode}):\n{out.stderr[-3000:]}")
-    return json.loads(line[len("RESULT "):])
+    result = json.loads(line[len("RESULT "):])
+    # PostgreSQL's own backend is "other" here too: it is part of the cost, not noise.
+    result["other_cores"] = max(0.0, (system_busy() - busy0) - (children_cpu() - child0)) / elapsed
+    return result
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -452,31 +582,55 @@ def fmt(value, spec):
 
 def print_http_table(rows, nginx_rps, args, tool):
     print()
-    print(f"Story page over HTTP: {tool}, 1 thread, {args.connections} connections, {args.duration}s, "
-          f"median of {args.rounds} round(s); load generator and servers share {os.cpu_count()} cores")
-    print(f"| What answered | requests/s | p50 ms | p99 ms | vs nginx static | errors |")
-    print("|---|---|---|---|---|---|")
+    print(f"Story page over HTTP: {tool}, 1 thread, {args.connections} connections, {args.duration}s per "
+          f"measurement, {args.rounds} round(s): medians of the quiet rounds (other processes under "
+          f"{BUSY_CORES} cores) when there are any, else of all; load generator and servers share "
+          f"{os.cpu_count()} cores")
+    print("| What answered | requests/s | p50 ms | p99 ms | vs nginx static | rounds | errors "
+          "| cores: server / load gen. / other |")
+    print("|---|---|---|---|---|---|---|---|")
+    busy = False
     for row in rows:
         ratio = row["rps"] / nginx_rps if nginx_rps else None
+        mark = ""
+        if row["other_cores"] is not None and row["other_cores"] > BUSY_CORES:
+            mark, busy = " (*)", True
         goal = ""
         if row.get("cached") and ratio is not None:
             goal = " (goal met)" if ratio >= CACHED_GOAL else f" (goal {CACHED_GOAL})"
         print(f"| {row['name']} | {row['rps']:,.0f} | {fmt(row['p50_ms'], '.2f')} | {fmt(row['p99_ms'], '.2f')} "
-              f"| {fmt(ratio, '.2f')}{goal} | {row['non2xx'] + row['errors']} |")
+              f"| {fmt(ratio, '.2f')}{goal} | {row['rounds']} | {row['errors']} "
+              f"| {fmt(row['server_cores'], '.2f')} / {fmt(row['client_cores'], '.2f')} / "
+              f"{fmt(row['other_cores'], '.2f')}{mark} |")
+    if busy:
+        print(f"(*) other processes kept more than {BUSY_CORES} of a core busy during this measurement: "
+              "it is low and noisy; run again on a quiet machine.")
 
 
 def print_render(result, label):
     print()
-    print(f"Uncached render, {label} ({result['vendor']}), {result['path']} ({result['bytes']:,} bytes):")
-    print("| Path | median ms | p90 ms | min ms | SQL queries | SQL time ms |")
-    print("|---|---|---|---|---|---|")
-    for key, name in (("client", "test Client, whole Django stack"), ("serve", "page.serve() only (RequestFactory)")):
+    print(f"Uncached render, {label} ({result['vendor']}), {result['path']} ({result['bytes']:,} bytes), "
+          "in one process, nothing else of the bench running:")
+    print("| How it was called | median ms | p90 ms | min ms | CPU ms (median) | SQL queries "
+          "| time in the DB driver ms |")
+    print("|---|---|---|---|---|---|---|")
+    for key, name in (("wsgi", "Django's WSGI handler, as a server calls it (no page cache)"),
+                      ("client", "test Client, whole Django stack"),
+                      ("serve", "page.serve() only (RequestFactory)")):
         r = result[key]
-        print(f"| {name} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} | {r['min_ms']:.2f} | {r['queries']} "
-              f"| {r['query_ms']:.2f} |")
-    median = result["client"]["median_ms"]
-    verdict = "met" if median < RENDER_GOAL_MS else "NOT met"
-    print(f"Goal: median under {RENDER_GOAL_MS:.0f} ms (whole stack): {verdict} ({median:.1f} ms).")
+        print(f"| {name} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} | {r['min_ms']:.2f} | {r['cpu_median_ms']:.2f} "
+              f"| {r['queries']:g} | {r['query_ms']:.2f} |")
+    other = result.get("other_cores")
+    if other is not None:
+        note = ("  <- other work competed: figures are high and noisy"
+                if other > BUSY_CORES and result["vendor"] == "sqlite" else "")
+        print(f"Other processes during the timing: {other:.2f} cores"
+              + (" (PostgreSQL's server process included)" if result["vendor"] == "postgresql" else "") + note)
+    verdicts = []
+    for key, name in (("wsgi", "as a server calls it"), ("client", "test Client")):
+        median = result[key]["median_ms"]
+        verdicts.append(f"{name} {median:.1f} ms, {'met' if median < RENDER_GOAL_MS else 'NOT met'}")
+    print(f"Goal: median under {RENDER_GOAL_MS:.0f} ms: " + "; ".join(verdicts) + ".")
 
 
 def summarize_queries(sql):
@@ -488,11 +642,120 @@ def summarize_queries(sql):
     return ", ".join(f"{t} x{n}" for t, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
+def bench_http(args, env, path, tmp, procs, state, versions):
+    """Serve the story every way, load each in turn, round after round; print the table."""
+    wrk, nginx = versions["wrk"], versions["nginx"]
+    # ---- servers
+    configs = []  # (name, kind, threads, extra env, cached)
+    for threads in args.granian_threads:
+        configs.append((f"granian WSGI, 1 worker, {threads} blocking thread(s), page cache (file cache)",
+                        "granian", threads, {}, True))
+    if not args.skip_gunicorn:
+        configs.append(("gunicorn sync, 2 workers, page cache (file cache)", "gunicorn", None, {}, True))
+    if not args.skip_redis:
+        state["redis"], why = redis_available()
+        if state["redis"] is None:
+            print(f"Redis skipped: {why}.")
+        else:
+            clear_redis(state["redis"])
+            threads = args.granian_threads[0]
+            configs.append((f"granian WSGI, 1 worker, {threads} blocking thread(s), page cache (Redis)",
+                            "granian", threads, {"REDIS_URL": REDIS_URL}, True))
+            if not args.skip_gunicorn:
+                configs.append(("gunicorn sync, 2 workers, page cache (Redis)", "gunicorn", None,
+                                {"REDIS_URL": REDIS_URL}, True))
+    if not args.skip_uncached_http:
+        configs.append(("granian WSGI, 1 worker, 1 blocking thread, no page cache (renders every hit)",
+                        "granian", 1, {"BYLINE_EDGE_CACHE": "0"}, False))
+        if not args.skip_gunicorn:
+            configs.append(("gunicorn sync, 2 workers, no page cache (renders every hit)", "gunicorn", None,
+                            {"BYLINE_EDGE_CACHE": "0"}, False))
+
+    def launch(name, kind, threads, extra, cached):
+        """Start one server, warm the story page in it and check where it comes from."""
+        port = free_port()
+        if kind == "nginx":
+            proc, url_path = start_nginx(procs, state["nginx"], port), "/story.html"
+        else:
+            proc, url_path = procs.start(name, server_command(kind, port, threads), env={**env, **extra},
+                                         log_path=tmp / f"server-{port}.log"), path
+        status, headers, body = wait_ready(proc, port, url_path)
+        if status != 200:
+            raise RuntimeError(f"{name}: {url_path} answered {status}:\n{body[:2000]!r}")
+        for _ in range(3):  # warm: the first answer fills the cache, later ones must come from it
+            status, headers, body = http_get(port, url_path)
+        if cached and headers.get("x-cache") != "HIT":
+            raise RuntimeError(f"{name}: the story page is not served from the page cache (X-Cache "
+                               f"{headers.get('x-cache')!r}, Cache-Control {headers.get('cache-control')!r})")
+        return {"name": name, "port": port, "path": url_path, "proc": proc, "body": body}
+
+    # The page's exact HTML, as the page cache of the first server keeps it: what nginx will serve.
+    first = next((c for c in configs if c[4]), configs[0])
+    server = launch(*first)
+    html = server["body"]
+    procs.stop(server["proc"])
+    (tmp / "story.html").write_bytes(html)
+    log(f"  story page: {len(html):,} bytes")
+    if nginx:
+        state["nginx"] = prepare_nginx(html)
+        configs.insert(0, (f"nginx, static file (the same {len(html):,} bytes), 1 worker", "nginx", None, {}, False))
+
+    # ---- load, round after round so that drift touches every row alike; one server up at a time
+    load = run_wrk if wrk else run_python_client
+    tool = versions["wrk"].split(" [")[0] if wrk else "Python threaded client"
+    results = {c[0]: [] for c in configs}
+    for rnd in range(args.rounds):
+        for config in configs:
+            name = config[0]
+            server = launch(*config)
+            try:
+                if len(server["body"]) != len(html):
+                    log(f"  note: {name} answered {len(server['body']):,} bytes (saved page: {len(html):,})")
+                if args.wait_quiet:
+                    wait_quiet(args.wait_quiet)
+                url = f"http://127.0.0.1:{server['port']}{server['path']}"
+                r = measured(load, url, args.connections, args.duration, server["proc"].pid)
+                if server["proc"].poll() is not None:
+                    raise RuntimeError(f"{name} exited during the run (code {server['proc'].returncode})")
+            finally:
+                procs.stop(server["proc"])
+            results[name].append(r)
+            log(f"  round {rnd + 1}: {name}: {r['rps']:,.0f} req/s, p99 {fmt(r['p99_ms'], '.2f')} ms, "
+                f"cores: server {fmt(r['server_cores'], '.2f')}, load generator {r['client_cores']:.2f}, "
+                f"other {fmt(r['other_cores'], '.2f')}"
+                + (f", {r['non2xx']} non-2xx, {r['errors']} socket errors" if r["non2xx"] or r["errors"] else ""))
+    rows = []
+    for name, kind, _, _, cached in configs:
+        runs = results[name]
+        # Rounds during which other processes left the machine alone, when there are any.
+        quiet = [r for r in runs if r["other_cores"] is not None and r["other_cores"] <= BUSY_CORES]
+        errors = sum(r["non2xx"] + r["errors"] for r in runs)
+        runs = quiet or runs
+        rows.append({
+            "name": name, "cached": cached, "nginx": kind == "nginx",
+            "rounds": f"{len(runs)}" + (" quiet" if quiet else ""),
+            "rps": statistics.median(r["rps"] for r in runs),
+            "p50_ms": statistics.median(r["p50_ms"] for r in runs) if runs[0]["p50_ms"] is not None else None,
+            "p99_ms": statistics.median(r["p99_ms"] for r in runs) if runs[0]["p99_ms"] is not None else None,
+            "errors": errors,
+            **{k: statistics.median(r[k] for r in runs) if runs[0][k] is not None else None
+               for k in ("server_cores", "client_cores", "other_cores")},
+        })
+    nginx_rps = next((r["rps"] for r in rows if r["nginx"]), None)
+    print_http_table(rows, nginx_rps, args, tool)
+    if nginx_rps:
+        cached = [r for r in rows if r["cached"]]
+        best = max(cached, key=lambda r: r["rps"]) if cached else None
+        if best:
+            ratio = best["rps"] / nginx_rps
+            print(f"Goal: cached story page >= {CACHED_GOAL} x nginx static: "
+                  f"{'met' if ratio >= CACHED_GOAL else 'NOT met'} (best {ratio:.2f}: {best['name']}).")
+
+
 def main(args):
     procs = Processes()
     tmp = Path(tempfile.mkdtemp(prefix="bench-pages-"))
-    redis_client = None
-    nginx_proc = None
+    state = {"redis": None, "nginx": None}  # what the finally clause must clean up
 
     def on_term(signum, frame):
         raise KeyboardInterrupt
@@ -508,12 +771,18 @@ def main(args):
             "nginx": tool_version(["nginx", "-v"]) if nginx else None,
             "granian": tool_version([str(VENV_BIN / "granian"), "--version"]),
             "gunicorn": tool_version([str(VENV_BIN / "gunicorn"), "--version"]),
+            "django": package_version("django"),
+            "wagtail": package_version("wagtail"),
         }
         cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                     if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else "?"
         print(f"Machine: {os.cpu_count()} cores, {cpu}")
         for name, version in versions.items():
             print(f"  {name}: {version or 'not installed'}")
+        idle_load = background_load()
+        if idle_load is not None:
+            print(f"Background load before starting: {idle_load:.2f} of {os.cpu_count()} cores busy"
+                  + ("  <- other work is running; figures will be low and noisy" if idle_load > BUSY_CORES else ""))
         if not wrk:
             print("wrk is not installed: falling back to a threaded Python client (much weaker; ratios only).")
         if not nginx:
@@ -527,98 +796,10 @@ def main(args):
         slug, path = story_path(env, args.story)
         print(f"Story page: {path}")
 
-        # ---- servers
-        configs = []  # (name, kind, threads, extra env, cached)
-        for threads in args.granian_threads:
-            configs.append((f"granian WSGI, 1 worker, {threads} blocking thread(s), page cache (file cache)",
-                            "granian", threads, {}, True))
-        if not args.skip_gunicorn:
-            configs.append(("gunicorn sync, 2 workers, page cache (file cache)", "gunicorn", None, {}, True))
-        if not args.skip_redis:
-            redis_client, why = redis_available()
-            if redis_client is None:
-                print(f"Redis skipped: {why}.")
-            else:
-                clear_redis(redis_client)
-                best = max(args.granian_threads)
-                configs.append((f"granian WSGI, 1 worker, {best} blocking thread(s), page cache (Redis)",
-                                "granian", best, {"REDIS_URL": REDIS_URL}, True))
-                if not args.skip_gunicorn:
-                    configs.append(("gunicorn sync, 2 workers, page cache (Redis)", "gunicorn", None,
-                                    {"REDIS_URL": REDIS_URL}, True))
-        if not args.skip_uncached_http:
-            configs.append(("granian WSGI, 1 worker, 1 blocking thread, no page cache (renders every hit)",
-                            "granian", 1, {"BYLINE_EDGE_CACHE": "0"}, False))
-            if not args.skip_gunicorn:
-                configs.append(("gunicorn sync, 2 workers, no page cache (renders every hit)", "gunicorn", None,
-                                {"BYLINE_EDGE_CACHE": "0"}, False))
-
-        servers = []
-        html = None
-        for name, kind, threads, extra, cached in configs:
-            port = free_port()
-            proc = procs.start(name, server_command(kind, port, threads), env={**env, **extra},
-                               log_path=tmp / f"server-{port}.log")
-            status, headers, body = wait_ready(proc, port, path)
-            if status != 200:
-                raise RuntimeError(f"{name}: {path} answered {status}:\n{body[:2000]!r}")
-            for _ in range(3):  # warm: the first answer fills the cache, later ones must come from it
-                status, headers, body = http_get(port, path)
-            if cached and headers.get("x-cache") != "HIT":
-                raise RuntimeError(f"{name}: the story page is not served from the page cache "
-                                   f"(X-Cache {headers.get('x-cache')!r}, Cache-Control {headers.get('cache-control')!r})")
-            if html is None and cached:
-                html = body
-            log(f"  up: {name} on :{port} ({len(body):,} bytes, X-Cache {headers.get('x-cache', '-')})")
-            servers.append({"name": name, "port": port, "path": path, "cached": cached, "proc": proc,
-                            "bytes": len(body)})
-        if html is None:
-            status, headers, html = http_get(servers[0]["port"], path)
-        (tmp / "story.html").write_bytes(html)
-
-        if nginx:
-            nginx_port = free_port()
-            nginx_proc, nginx_path = start_nginx(procs, html, nginx_port)
-            status, headers, body = wait_ready(nginx_proc, nginx_port, nginx_path)
-            if status != 200 or body != html:
-                raise RuntimeError(f"nginx answered {status} with {len(body)} bytes instead of the saved page")
-            servers.insert(0, {"name": f"nginx, static file (the same {len(html):,} bytes), 1 worker",
-                               "port": nginx_port, "path": nginx_path, "cached": False, "nginx": True,
-                               "bytes": len(body)})
-
-        # ---- load, round after round so that drift touches every row alike
-        load = run_wrk if wrk else run_python_client
-        tool = versions["wrk"].split(" [")[0] if wrk else "Python threaded client"
-        results = {s["name"]: [] for s in servers}
-        for rnd in range(args.rounds):
-            for s in servers:
-                url = f"http://127.0.0.1:{s['port']}{s['path']}"
-                r = load(url, args.connections, args.duration)
-                results[s["name"]].append(r)
-                log(f"  round {rnd + 1}: {s['name']}: {r['rps']:,.0f} req/s, p99 {fmt(r['p99_ms'], '.2f')} ms"
-                    + (f", {r['non2xx']} non-2xx, {r['errors']} socket errors" if r["non2xx"] or r["errors"] else ""))
-        rows = []
-        for s in servers:
-            runs = results[s["name"]]
-            rows.append({
-                "name": s["name"], "cached": s["cached"],
-                "rps": statistics.median(r["rps"] for r in runs),
-                "p50_ms": statistics.median(r["p50_ms"] for r in runs) if runs[0]["p50_ms"] is not None else None,
-                "p99_ms": statistics.median(r["p99_ms"] for r in runs) if runs[0]["p99_ms"] is not None else None,
-                "non2xx": sum(r["non2xx"] for r in runs), "errors": sum(r["errors"] for r in runs),
-            })
-            if s.get("proc") and s["proc"].poll() is not None:
-                print(f"warning: {s['name']} exited during the run (code {s['proc'].returncode})")
-        procs.stop_all()  # free the cores for the in-process render timing
-        nginx_rps = next((r["rps"] for r, s in zip(rows, servers) if s.get("nginx")), None)
-        print_http_table(rows, nginx_rps, args, tool)
-        if nginx_rps:
-            cached = [r for r in rows if r["cached"]]
-            best = max(cached, key=lambda r: r["rps"]) if cached else None
-            if best:
-                ratio = best["rps"] / nginx_rps
-                print(f"Goal: cached story page >= {CACHED_GOAL} x nginx static: "
-                      f"{'met' if ratio >= CACHED_GOAL else 'NOT met'} (best {ratio:.2f}: {best['name']}).")
+        if args.skip_http:
+            print("HTTP measurements skipped (--skip-http).")
+        else:
+            bench_http(args, env, path, tmp, procs, state, versions)
 
         # ---- uncached render
         renders = [("SQLite", measure_render(env, slug, args, "SQLite"))]
@@ -639,9 +820,9 @@ def main(args):
                     print(f"\nPostgreSQL skipped: {exc.__class__.__name__}: {str(exc).strip()[:500]}")
         for label, result in renders:
             print_render(result, label)
-            print(f"Queries per whole-stack render ({label}): {summarize_queries(result['client']['sql'])}")
+            print(f"Queries per whole-stack render ({label}): {summarize_queries(result['wsgi']['sql'])}")
             if args.show_queries:
-                for q in result["client"]["sql"]:
+                for q in result["wsgi"]["sql"]:
                     print("   ", q[:300])
             if result.get("profile"):
                 print(f"\ncProfile of {args.profile} whole-stack renders ({label}):\n{result['profile']}")
@@ -651,11 +832,11 @@ def main(args):
         return 130
     finally:
         procs.stop_all()
-        if nginx_proc is not None and not args.keep:
-            shutil.rmtree(nginx_proc.bench_dir, ignore_errors=True)
-        if redis_client is not None:
+        if state["nginx"] is not None and not args.keep:
+            shutil.rmtree(state["nginx"], ignore_errors=True)
+        if state["redis"] is not None:
             with contextlib.suppress(Exception):
-                clear_redis(redis_client)
+                clear_redis(state["redis"])
         if args.keep:
             log(f"Kept {tmp}")
         else:
@@ -676,10 +857,13 @@ def parse_args(argv=None):
     p.add_argument("--profile", type=int, default=0, metavar="N",
                    help="also cProfile N whole-stack renders and print the top functions")
     p.add_argument("--show-queries", action="store_true", help="print the SQL of one render")
+    p.add_argument("--skip-http", action="store_true", help="only the in-process render timing")
     p.add_argument("--skip-gunicorn", action="store_true")
     p.add_argument("--skip-redis", action="store_true")
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--skip-uncached-http", action="store_true", help="leave out the rows without the page cache")
+    p.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                   help="before each measurement, wait up to SECONDS for other work on the machine to stop")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     # Internal: the in-process render timing runs in a child with Django set up for one database.
     p.add_argument("--render-worker", action="store_true", help=argparse.SUPPRESS)

@@ -1,0 +1,911 @@
+#!/usr/bin/env python3
+"""Pixel benchmark: the tracking pixel with every answered hit durably stored, side by side with the same
+server answering the GIF without storing it and with nginx serving a static 43-byte GIF.
+
+    .venv/bin/python bench/pixel.py                                    # the full run (about 8 minutes)
+    .venv/bin/python bench/pixel.py --duration 5 --rounds 1 --threads 16 --skip-postgres   # a quick look
+
+What it does, all on loopback and in a throwaway directory:
+1. builds a SQLite site with the demo newsroom (migrate, load_demo --no-admin) and takes one story's signed
+   pixel path (republish.pixel.pixel_path);
+2. starts, each in its own process group:
+   - nginx (1 worker, access_log off) serving a 43-byte GIF with the pixel's no-store headers;
+   - granian WSGI, 1 worker: a bare WSGI app returning tracking.endpoint.GIF (the server's own cost);
+   - granian WSGI, 1 worker: byline.wsgi with the recorder replaced by one that stores nothing
+     (hit_from_request runs: signature, copy, visitor key, filters; the app's code is not touched, the swap
+     happens in this module, imported by granian as `bench.pixel:<name>`);
+   - granian WSGI, 1 worker, byline.wsgi:application as in production (SQLite WAL, group commit), with each
+     --threads value as --blocking-threads; 2 workers; the same with PRAGMA synchronous=FULL (an fsync per
+     commit, what "on disk" means against power loss); gunicorn gthread for comparison;
+   - the same production app on PostgreSQL (a scratch database bench_pixel, created and dropped) when
+     something answers on 127.0.0.1:5432;
+3. loads each with wrk (--latency, a Lua script giving every request its own page URL
+   `?url=https://partner.example/p/<thread>-<n>` and its own browser User-Agent, so that every request is a
+   distinct reader of a distinct copy and none is rate-capped), nginx first, round after round;
+4. after every run compares wrk's answered requests (completed minus non-2xx) with the rows that run added to
+   tracking_hit: stored >= answered (zero answered hits lost), no page URL stored twice, stored <= sent;
+5. prints requests/s, p50/p99, ratios to nginx, the cores used by server, load generator and everything
+   else, the goal verdicts, and (in-process, one thread) where a hit's time goes.
+
+Goals (from the issue): pixel throughput with every answered hit durably committed >= 1/3 of nginx's static
+GIF in the same run; p99 under 5 ms at that load; zero answered hits lost.
+
+Granian imports this file as the module `bench.pixel` (a namespace package: the repository root is on
+PYTHONPATH) for the wrapper apps; importing it sets nothing up until one of them is asked for.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+VENV_BIN = Path(PYTHON).parent
+RATIO_GOAL = 1 / 3
+P99_GOAL_MS = 5.0
+POSTGRES_DB = "bench_pixel"
+POSTGRES_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Wrapper WSGI apps, built on first access (`granian ... bench.pixel:bare_gif`): no app code is changed.
+
+class _NullRecorder:
+    """Stores nothing and says it did: what the pixel costs without counting."""
+
+    def record(self, row, timeout=None):
+        return True
+
+
+def _django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "byline.settings.production")
+    import django
+
+    django.setup()
+
+
+def _build(name):
+    if name == "bare_gif":
+        _django()
+        from tracking.endpoint import GIF, GIF_HEADERS
+
+        def bare_gif(environ, start_response):
+            start_response("200 OK", list(GIF_HEADERS))
+            return [GIF]
+
+        return bare_gif
+    if name == "no_store":
+        import byline.wsgi
+
+        app = byline.wsgi.application
+        app.recorder = _NullRecorder()
+        return app
+    if name == "sync_full":
+        _django()
+        from django.db.backends.signals import connection_created
+
+        def full(sender, connection, **kwargs):
+            if connection.vendor == "sqlite":
+                with connection.cursor() as cursor:
+                    cursor.execute("PRAGMA synchronous=FULL")
+
+        connection_created.connect(full, weak=False)
+        import byline.wsgi
+
+        return byline.wsgi.application
+    if name == "what_if":
+        # Not the app: two changes suggested by the in-process timings, patched in here to measure them.
+        import functools
+
+        from django.db import connection
+
+        import byline.wsgi
+        from tracking import endpoint, filters
+
+        filters.is_bot = functools.lru_cache(maxsize=4096)(filters.is_bot)
+        sql = ("INSERT INTO tracking_hit (received_at, story_id, via, copy, visitor, filtered) "
+               "VALUES (%s, %s, %s, %s, %s, %s)")
+
+        def write_raw(rows):
+            adapt = connection.ops.adapt_datetimefield_value
+            with connection.cursor() as cursor:
+                cursor.executemany(sql, [(adapt(r["received_at"]), r["story_id"], r["via"], r["copy"], r["visitor"],
+                                          r["filtered"]) for r in rows])
+
+        endpoint.recorder.write_batch = write_raw
+        return byline.wsgi.application
+    raise AttributeError(name)
+
+
+def __getattr__(name):  # PEP 562: granian's getattr(module, "bare_gif") lands here
+    if name.startswith("_"):
+        raise AttributeError(name)
+    app = _build(name)
+    globals()[name] = app
+    return app
+
+
+# --------------------------------------------------------------------------------------------------------
+# Helpers shared with the story page benchmark
+
+def _pages():
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import pages
+
+    return pages
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def fmt(value, spec):
+    return "-" if value is None else format(value, spec)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Load: wrk with a Lua script, or a threaded Python client without wrk
+
+# Real browsers' User-Agents: 100 of them, so that the User-Agent checks see what a real audience sends
+# (CrawlerDetect keeps 1,024 answers in an LRU cache); one extra row gives every request a new one.
+_UA_TEMPLATES = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Safari/537.36",
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 "
+     "Safari/537.36"),
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:{v}.0) Gecko/20100101 Firefox/{v}.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:{v}.0) Gecko/20100101 Firefox/{v}.0",
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_{m} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+     "Version/17.{m} Mobile/15E148 Safari/604.1"),
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.{m} "
+     "Safari/605.1.15"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 "
+     "Safari/537.36 Edg/{v}.0.0.0"),
+    ("Mozilla/5.0 (iPad; CPU OS 17_{m} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.{m} "
+     "Mobile/15E148 Safari/604.1"),
+]
+USER_AGENTS = [t.format(v=120 + i, m=i) for t in _UA_TEMPLATES for i in range(10)]
+PARTNER_HOSTS = 1000  # page URLs on p0..p999.partner.example: 100 agents x 1,000 sites = 100,000 visitors
+
+WRK_LUA = r"""
+local threads = {}
+local next_id = 0
+local agents = {AGENTS}
+local unique = {UNIQUE}
+
+function setup(thread)
+  next_id = next_id + 1
+  thread:set("tid", next_id)
+  table.insert(threads, thread)
+end
+
+counter = 0
+
+function request()
+  counter = counter + 1
+  -- every request a new page; the visitor (address, agent, site) repeats only every 100,000 requests
+  local host = "p" .. (math.floor(counter / #agents) % {HOSTS}) .. ".partner.example"
+  local ua = agents[(counter % #agents) + 1]
+  if unique then
+    ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0." .. counter ..
+      "." .. tid .. " Safari/537.36"
+  end
+  return wrk.format("GET", wrk.path .. "?url=https%3A%2F%2F" .. host .. "%2Fp%2F" .. tid .. "-" .. counter, {
+    ["User-Agent"] = ua,
+    ["Accept"] = "image/avif,image/webp,image/*,*/*;q=0.8",
+    ["Referer"] = "https://" .. host .. "/",
+  })
+end
+
+function done(summary, latency, requests)
+  local sent = 0
+  for _, t in ipairs(threads) do sent = sent + t:get("counter") end
+  io.write(string.format(
+    "RESULT {\"requests\": %d, \"duration_us\": %d, \"status_errors\": %d, \"connect\": %d, \"read\": %d, " ..
+    "\"write\": %d, \"timeout\": %d, \"sent\": %d, \"p50_us\": %d, \"p99_us\": %d, \"max_us\": %d}\n",
+    summary.requests, summary.duration, summary.errors.status, summary.errors.connect, summary.errors.read,
+    summary.errors.write, summary.errors.timeout, sent, latency:percentile(50), latency:percentile(99),
+    latency.max))
+end
+"""
+
+
+def wrk_script(unique):
+    agents = "{" + ", ".join(json.dumps(a) for a in USER_AGENTS) + "}"
+    return (WRK_LUA.replace("{AGENTS}", agents).replace("{UNIQUE}", "true" if unique else "false")
+            .replace("{HOSTS}", str(PARTNER_HOSTS)))
+
+
+def make_wrk(script, wrk_threads):
+    def run_wrk(url, connections, duration):
+        cmd = ["wrk", f"-t{wrk_threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "--latency",
+               "-s", str(script), url]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=False).stdout
+        line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
+        if line is None:
+            raise RuntimeError(f"could not read wrk output:\n{out}")
+        r = json.loads(line[len("RESULT "):])
+        seconds = r["duration_us"] / 1e6
+        errors = r["connect"] + r["read"] + r["write"] + r["timeout"]
+        return {"rps": r["requests"] / seconds, "p50_ms": r["p50_us"] / 1000, "p99_ms": r["p99_us"] / 1000,
+                "max_ms": r["max_us"] / 1000, "requests": r["requests"], "non2xx": r["status_errors"],
+                "errors": errors, "sent": r["sent"], "answered": r["requests"] - r["status_errors"]}
+    return run_wrk
+
+
+def run_python_client(url, connections, duration, unique=False):
+    """One thread per connection, keep-alive, distinct page URL and User-Agent per request (far weaker than
+    wrk: ratios only)."""
+    import http.client
+    from urllib.parse import quote, urlsplit
+
+    parts = urlsplit(url)
+    deadline = time.monotonic() + duration
+    lock = threading.Lock()
+    totals = {"answered": 0, "non2xx": 0, "errors": 0, "sent": 0}
+    latencies = []
+
+    def worker(tid):
+        conn, mine, n = None, [], 0
+        answered = non2xx = errors = 0
+        while time.monotonic() < deadline:
+            n += 1
+            host = f"p{(n // len(USER_AGENTS)) % PARTNER_HOSTS}.partner.example"
+            path = f"{parts.path}?url={quote(f'https://{host}/p/{tid}-{n}', safe='')}"
+            ua = (f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.{n}.{tid} "
+                  "Safari/537.36") if unique else USER_AGENTS[n % len(USER_AGENTS)]
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+                t0 = time.perf_counter()
+                conn.request("GET", path, headers={"User-Agent": ua, "Referer": f"https://{host}/"})
+                resp = conn.getresponse()
+                resp.read()
+                mine.append((time.perf_counter() - t0) * 1000)
+                if resp.status == 200:
+                    answered += 1
+                else:
+                    non2xx += 1
+            except (OSError, http.client.HTTPException):
+                errors += 1
+                if conn is not None:
+                    conn.close()
+                conn = None
+        if conn is not None:
+            conn.close()
+        with lock:
+            latencies.extend(mine)
+            totals["answered"] += answered
+            totals["non2xx"] += non2xx
+            totals["errors"] += errors
+            totals["sent"] += n
+
+    threads = [threading.Thread(target=worker, args=(i + 1,), daemon=True) for i in range(min(connections, 64))]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(duration + 30)
+    elapsed = time.monotonic() - start
+    latencies.sort()
+    pick = (lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))]) if latencies else (lambda q: None)
+    return {"rps": len(latencies) / elapsed, "p50_ms": pick(0.5), "p99_ms": pick(0.99),
+            "max_ms": latencies[-1] if latencies else None, "requests": len(latencies), **totals}
+
+
+# --------------------------------------------------------------------------------------------------------
+# nginx
+
+NGINX_CONF = """\
+daemon off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    types {{ image/gif gif; }}
+    default_type application/octet-stream;
+    keepalive_requests 1000000;
+    etag off;
+    client_body_temp_path {dir}/tmp;
+    proxy_temp_path {dir}/tmp;
+    fastcgi_temp_path {dir}/tmp;
+    uwsgi_temp_path {dir}/tmp;
+    scgi_temp_path {dir}/tmp;
+    server {{
+        listen 127.0.0.1:{port};
+        root {dir}/html;
+        location / {{
+            add_header Cache-Control "no-store, no-cache, must-revalidate, max-age=0";
+            add_header Pragma no-cache;
+            add_header Cross-Origin-Resource-Policy cross-origin;
+            add_header X-Content-Type-Options nosniff;
+        }}
+    }}
+}}
+"""
+
+
+def start_nginx(procs, gif, port):
+    ndir = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
+    ndir.chmod(0o755)  # the worker runs as nobody when started by root
+    (ndir / "html").mkdir(mode=0o755)
+    (ndir / "tmp").mkdir(mode=0o755)
+    (ndir / "html" / "pixel.gif").write_bytes(gif)
+    (ndir / "html" / "pixel.gif").chmod(0o644)
+    conf = ndir / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(dir=ndir, port=port))
+    proc = procs.start("nginx", [shutil.which("nginx"), "-p", str(ndir), "-c", str(conf)],
+                       log_path=ndir / "stdout.log")
+    proc.bench_dir = ndir
+    return proc
+
+
+# --------------------------------------------------------------------------------------------------------
+# The stored hits
+
+class HitTable:
+    """Reads tracking_hit of one server's database (SQLite file or PostgreSQL)."""
+
+    def __init__(self, sqlite_path=None, postgres_url=None):
+        self.sqlite_path, self.postgres_url = sqlite_path, postgres_url
+
+    def query(self, sql):
+        if self.postgres_url:
+            import psycopg
+
+            with psycopg.connect(self.postgres_url, connect_timeout=5) as conn:
+                return conn.execute(sql.replace("?", "%s")).fetchall()
+        conn = sqlite3.connect(self.sqlite_path, timeout=30)
+        try:
+            return conn.execute(sql).fetchall()
+        finally:
+            conn.close()
+
+    def max_id(self):
+        return self.query("SELECT COALESCE(MAX(id), 0) FROM tracking_hit")[0][0]
+
+    def since(self, last_id):
+        rows, distinct, top, filtered = self.query(
+            f"SELECT COUNT(*), COUNT(DISTINCT copy), COALESCE(MAX(id), {int(last_id)}), "
+            f"SUM(CASE WHEN filtered = '' THEN 0 ELSE 1 END) FROM tracking_hit WHERE id > {int(last_id)}")[0]
+        return {"rows": rows, "distinct": distinct, "max_id": top, "filtered": filtered or 0}
+
+    def out_of_order(self):
+        """Consecutive ids whose received_at goes backwards (a later id with an earlier time)."""
+        return self.query("SELECT COUNT(*), COALESCE(MAX(ROUND((julianday(a.received_at) - julianday(b.received_at))"
+                          " * 86400000, 3)), 0) FROM tracking_hit a JOIN tracking_hit b ON b.id = a.id + 1 "
+                          "WHERE b.received_at < a.received_at") if not self.postgres_url else self.query(
+            "SELECT COUNT(*), COALESCE(MAX(EXTRACT(EPOCH FROM a.received_at - b.received_at) * 1000), 0) "
+            "FROM tracking_hit a JOIN tracking_hit b ON b.id = a.id + 1 WHERE b.received_at < a.received_at")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Where a hit's time goes: in-process, one thread (`--micro-worker`)
+
+def micro_worker(args):
+    sys.path.insert(0, str(ROOT))
+    _django()
+    from io import BytesIO
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from republish.pixel import is_valid
+    from tracking import filters
+    from tracking.copies import normalize
+    from tracking.endpoint import hit_from_request, write_hits
+    from tracking.visitors import visitor_key
+
+    path = args.micro_path
+    n = args.micro_iterations
+
+    def environ(i, unique=False):
+        host = f"p{(i // len(USER_AGENTS)) % PARTNER_HOSTS}.partner.example"
+        ua = (f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.{i}.0 "
+              "Safari/537.36") if unique else USER_AGENTS[i % len(USER_AGENTS)]
+        return {"REQUEST_METHOD": "GET", "PATH_INFO": path, "REMOTE_ADDR": "127.0.0.1", "wsgi.input": BytesIO(),
+                "QUERY_STRING": f"url=https%3A%2F%2F{host}%2Fp%2Fm-{i}", "HTTP_REFERER": f"https://{host}/",
+                "HTTP_USER_AGENT": ua}
+
+    def per_call_us(fn, count):
+        t0 = time.perf_counter()
+        for i in range(count):
+            fn(i)
+        return (time.perf_counter() - t0) / count * 1e6
+
+    envs = [environ(i) for i in range(n)]
+    unique_envs = [environ(i, unique=True) for i in range(n)]
+    now = timezone.now()
+    for e in envs[:len(USER_AGENTS)]:
+        hit_from_request(e, now)  # the salt, CrawlerDetect's cache warm for the 100 agents
+    chrome = USER_AGENTS[0]
+    result = {
+        "hit_from_request, 100 browser agents (as in the HTTP runs)": per_call_us(
+            lambda i: hit_from_request(envs[i], now), n),
+        "hit_from_request, every agent new": per_call_us(lambda i: hit_from_request(unique_envs[i], now), n),
+        "filters.is_bot, a known agent": per_call_us(lambda i: filters.is_bot(chrome), n),
+        "  of which filters.OUR_BOTS.search": per_call_us(lambda i: filters.OUR_BOTS.search(chrome), n),
+        "  of which CrawlerDetect (cached)": per_call_us(lambda i: filters._crawler_detect.isCrawler(chrome), n),
+        "CrawlerDetect, a new agent (cache miss)": per_call_us(
+            lambda i: filters._crawler_detect.isCrawler(unique_envs[i]["HTTP_USER_AGENT"] + " x"), n),
+        "copies.normalize(page url)": per_call_us(lambda i: normalize(f"https://partner.example/p/m-{i}"), n),
+        "visitors.visitor_key": per_call_us(lambda i: visitor_key("127.0.0.1", chrome, "partner.example",
+                                                                 now.date()), n),
+        "republish.pixel.is_valid (HMAC)": per_call_us(lambda i: is_valid(10, "0123456789abcdef"), n),
+    }
+    rows = [hit_from_request(e, now) for e in envs]
+    for size in (1, 10, 100, 1000):
+        batches = [rows[i:i + size] for i in range(0, min(len(rows), max(size * 20, 200)), size)]
+
+        def write(batch):
+            with transaction.atomic():
+                write_hits(batch)
+
+        t0 = time.perf_counter()
+        for batch in batches:
+            write(batch)
+        elapsed = time.perf_counter() - t0
+        written = sum(len(b) for b in batches)
+        result[f"write_hits, batches of {size} (per hit, commit included)"] = elapsed / written * 1e6
+        result[f"write_hits, batches of {size} (per commit)"] = elapsed / len(batches) * 1e6
+    # The same rows without the ORM: one executemany per batch (what the reference figures measured).
+    sql = ("INSERT INTO tracking_hit (received_at, story_id, via, copy, visitor, filtered) "
+           "VALUES (%s, %s, %s, %s, %s, %s)")
+    params = [(connection.ops.adapt_datetimefield_value(r["received_at"]), r["story_id"], r["via"], r["copy"],
+               r["visitor"], r["filtered"]) for r in rows]
+    for size in (100, 1000):
+        t0 = time.perf_counter()
+        count = 0
+        for i in range(0, len(params), size):
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.executemany(sql, params[i:i + size])
+            count += len(params[i:i + size])
+        result[f"raw executemany, batches of {size} (per hit, commit included)"] = (
+            (time.perf_counter() - t0) / count * 1e6)
+    result["vendor"] = connection.vendor
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA synchronous")
+            result["sqlite synchronous (0 off, 1 normal, 2 full)"] = cursor.fetchone()[0]
+    print("RESULT " + json.dumps(result))
+
+
+def measure_micro(env, path, label, iterations=3000):
+    cmd = [PYTHON, __file__, "--micro-worker", "--micro-path", path, "--micro-iterations", str(iterations)]
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if out.returncode != 0 or line is None:
+        raise RuntimeError(f"micro worker failed on {label} ({out.returncode}):\n{out.stderr[-3000:]}")
+    return json.loads(line[len("RESULT "):])
+
+
+# --------------------------------------------------------------------------------------------------------
+# The run
+
+def site_env(var_dir, **extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CACHE_URL")}
+    env.update({
+        "BYLINE_VAR_DIR": str(var_dir),
+        "DJANGO_SETTINGS_MODULE": "byline.settings.production",
+        "SECRET_KEY": "bench",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "BYLINE_SITE_URL": "http://127.0.0.1:8000",
+        "PYTHONPATH": str(ROOT),
+        "LOG_LEVEL": "ERROR",
+    })
+    env.update(extra)
+    return env
+
+
+def build_site(pages, env, label):
+    log(f"Building the demo site on {label} ...")
+    t0 = time.monotonic()
+    pages.manage(env, "migrate", "--noinput", "-v0")
+    out = subprocess.run([PYTHON, "manage.py", "shell", "-c", (
+        "from django.core.management import call_command\n"
+        "call_command('load_demo', no_admin=True, verbosity=0)\n"
+        "from stories.models import StoryPage\n"
+        "from republish.pixel import pixel_path\n"
+        "story = StoryPage.objects.live().public().order_by('pk').first()\n"
+        "print('PIXEL', pixel_path(story.pk))")], cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        timeout=300).stdout
+    log(f"  ready in {time.monotonic() - t0:.1f}s")
+    return next(ln for ln in out.splitlines() if ln.startswith("PIXEL ")).split()[1]
+
+
+def server_command(kind, port, threads=None, workers=1, target="byline.wsgi:application"):
+    if kind == "granian":
+        return [str(VENV_BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(workers), "--blocking-threads", str(threads or 1), "--log-level", "warning",
+                "--no-ws", target]
+    return [str(VENV_BIN / "gunicorn"), target, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+            "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning",
+            "--backlog", "2048"]
+
+
+@contextlib.contextmanager
+def postgres_database():
+    import psycopg
+
+    def admin(sql):
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(sql)
+
+    admin(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
+    admin(f"CREATE DATABASE {POSTGRES_DB}")
+    try:
+        yield f"postgres://postgres@127.0.0.1:5432/{POSTGRES_DB}"
+    finally:
+        with contextlib.suppress(Exception):
+            admin(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
+
+
+def postgres_settings(url):
+    import psycopg
+
+    with psycopg.connect(url, connect_timeout=3) as conn:
+        return {name: conn.execute(f"SHOW {name}").fetchone()[0]
+                for name in ("server_version", "synchronous_commit", "fsync", "wal_sync_method")}
+
+
+def main(args):
+    pages = _pages()
+    procs = pages.Processes()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-pixel-"))
+    nginx_proc = None
+    pg_context = None
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        wrk = shutil.which("wrk")
+        nginx = shutil.which("nginx")
+        versions = {
+            "python": platform.python_version(),
+            "wrk": pages.tool_version(["wrk", "--version"]) if wrk else None,
+            "nginx": pages.tool_version(["nginx", "-v"]) if nginx else None,
+            "granian": pages.tool_version([str(VENV_BIN / "granian"), "--version"]),
+            "gunicorn": pages.tool_version([str(VENV_BIN / "gunicorn"), "--version"]),
+            "sqlite": sqlite3.sqlite_version,
+        }
+        cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                    if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else "?"
+        print(f"Machine: {os.cpu_count()} cores, {cpu}")
+        for name, version in versions.items():
+            print(f"  {name}: {version or 'not installed'}")
+        idle = pages.background_load()
+        if idle is not None:
+            print(f"Background load before starting: {idle:.2f} of {os.cpu_count()} cores busy"
+                  + ("  <- other work is running; figures will be low and noisy" if idle > pages.BUSY_CORES else ""))
+        if not wrk:
+            print("wrk is not installed: falling back to a threaded Python client (much weaker; ratios only).")
+        if not nginx:
+            print("nginx is not installed: no static baseline, so no ratios.")
+
+        # ---- the site, once; every server gets its own copy of the database
+        template = tmp / "template"
+        env = site_env(template)
+        path = sqlite_path = build_site(pages, env, "SQLite")
+        print(f"Pixel: {path}")
+
+        def fresh_sqlite(name):
+            target = tmp / name
+            shutil.copytree(template, target)
+            return target
+
+        configs = []
+
+        def add(name, kind, threads, workers, target, senv, table, durable, pixel, unique=False):
+            configs.append({"name": name, "kind": kind, "threads": threads, "workers": workers, "target": target,
+                            "env": senv, "table": table, "durable": durable, "path": pixel, "unique": unique})
+
+        def sqlite_config(name, kind, threads, workers=1, target="byline.wsgi:application", unique=False):
+            var = fresh_sqlite(f"{kind}-{threads}-{workers}-{target.split(':')[1]}-{int(unique)}")
+            # Rows that change the load or the app are measured and checked, but judged against no goal.
+            add(name, kind, threads, workers, target, site_env(var), HitTable(var / "byline.sqlite3"),
+                not unique and target == "byline.wsgi:application", path, unique)
+
+        for threads in args.threads:
+            sqlite_config(f"Byline pixel, SQLite WAL (synchronous=NORMAL, as shipped), granian 1 worker, "
+                          f"{threads} threads", "granian", threads)
+        most = max(args.threads)
+        if not args.skip_variants:
+            sqlite_config(f"Byline pixel, SQLite WAL (NORMAL), granian 2 workers, {most} threads each",
+                          "granian", most, workers=2)
+            sqlite_config(f"Byline pixel, SQLite WAL, synchronous=FULL (fsync per commit), granian 1 worker, "
+                          f"{most} threads", "granian", most, target="bench.pixel:sync_full")
+            sqlite_config(f"Byline pixel, SQLite WAL (NORMAL), granian 1 worker, {most} threads, every request a "
+                          "new User-Agent (misses CrawlerDetect's cache)", "granian", most, unique=True)
+        if not args.skip_gunicorn:
+            sqlite_config(f"Byline pixel, SQLite WAL (NORMAL), gunicorn gthread 1 worker, {most} threads",
+                          "gunicorn", most)
+        if not args.skip_variants:
+            sqlite_config(f"what-if, NOT the app (patched in bench/pixel.py): is_bot cached per agent, hits written "
+                          f"with raw executemany; SQLite WAL (NORMAL), granian 1 worker, {most} threads", "granian",
+                          most, target="bench.pixel:what_if")
+        add(f"same server and app, hit parsed and filtered but NOT stored, granian 1 worker, {most} threads",
+            "granian", most, 1, "bench.pixel:no_store", site_env(fresh_sqlite("nostore")), None, False, path)
+        add("bare WSGI app returning the GIF (no Django, no hit), granian 1 worker, 1 thread",
+            "granian", 1, 1, "bench.pixel:bare_gif", site_env(template), None, False, path)
+
+        pg_settings = None
+        if args.skip_postgres:
+            print("PostgreSQL skipped (--skip-postgres).")
+        else:
+            try:
+                socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+            except OSError:
+                print("PostgreSQL skipped: nothing answers on 127.0.0.1:5432.")
+            else:
+                try:
+                    pg_context = postgres_database()
+                    pg_url = pg_context.__enter__()
+                    pg_env = site_env(tmp / "postgres", DATABASE_URL=pg_url, CONN_MAX_AGE="600")
+                    pg_path = build_site(pages, pg_env, "PostgreSQL")
+                    pg_settings = postgres_settings(pg_url)
+                    version = pg_settings["server_version"].split()[0]
+                    for threads in args.pg_threads:
+                        add(f"Byline pixel, PostgreSQL {version} (synchronous_commit="
+                            f"{pg_settings['synchronous_commit']}), granian 1 worker, {threads} threads",
+                            "granian", threads, 1, "byline.wsgi:application", pg_env,
+                            HitTable(postgres_url=pg_url), True, pg_path)
+                except Exception as exc:  # noqa: BLE001 - optional part: say why and go on
+                    print(f"PostgreSQL skipped: {exc.__class__.__name__}: {str(exc).strip()[:500]}")
+
+        # ---- servers
+        servers = []
+        gif = None
+        for cfg in configs:
+            name, path, port = cfg["name"], cfg["path"], pages.free_port()
+            proc = procs.start(name, server_command(cfg["kind"], port, cfg["threads"], cfg["workers"], cfg["target"]),
+                               env=cfg["env"], log_path=tmp / f"server-{port}.log")
+            status, headers, body = pages.wait_ready(proc, port, path)
+            if status != 200 or headers.get("content-type") != "image/gif" or len(body) != 43:
+                raise RuntimeError(f"{name}: {path} answered {status} {headers} {body[:200]!r}")
+            gif = gif or body
+            log(f"  up: {name} on :{port}")
+            servers.append({"name": name, "port": port, "path": path, "proc": proc, "sid": proc.pid,
+                            "table": cfg["table"], "durable": cfg["durable"], "unique": cfg["unique"],
+                            "postgres": bool(cfg["table"] and cfg["table"].postgres_url)})
+        if nginx:
+            nginx_port = pages.free_port()
+            nginx_proc = start_nginx(procs, gif, nginx_port)
+            status, headers, body = pages.wait_ready(nginx_proc, nginx_port, "/pixel.gif")
+            if status != 200 or body != gif:
+                raise RuntimeError(f"nginx answered {status} with {body!r}")
+            servers.insert(0, {"name": "nginx, static 43-byte GIF (same no-store headers), 1 worker",
+                               "port": nginx_port, "path": "/pixel.gif", "proc": nginx_proc, "sid": nginx_proc.pid,
+                               "table": None, "durable": False, "nginx": True, "postgres": False,
+                               "unique": False})
+
+        # ---- load, round after round so that drift touches every row alike
+        loads = {}
+        for unique in (False, True):
+            script = tmp / f"pixel-{'unique' if unique else 'pool'}.lua"
+            script.write_text(wrk_script(unique))
+            loads[unique] = (make_wrk(script, args.wrk_threads) if wrk
+                             else lambda url, c, d, u=unique: run_python_client(url, c, d, unique=u))
+        tool = (versions["wrk"].split(" [")[0] + f", {args.wrk_threads} thread(s), Lua script: a distinct page "
+                "URL and User-Agent per request") if wrk else "Python threaded client"
+        results = {s["name"]: [] for s in servers}
+        checks = {s["name"]: {"answered": 0, "rows": 0, "distinct": 0, "sent": 0, "filtered": 0, "lost": 0,
+                              "twice": 0, "runs": 0} for s in servers}
+        for rnd in range(args.rounds):
+            for s in servers:
+                url = f"http://127.0.0.1:{s['port']}{s['path']}"
+                load = loads[s["unique"]]
+                if args.wait_quiet:
+                    pages.wait_quiet(args.wait_quiet)
+                before = s["table"].max_id() if s["table"] else None
+                if args.warmup:
+                    load(url, args.connections, args.warmup)
+                if s["table"]:
+                    time.sleep(0.3)
+                    before = s["table"].max_id()
+                r = pages.measured(load, url, args.connections, args.duration, s["sid"])
+                results[s["name"]].append(r)
+                extra = ""
+                if s["table"]:
+                    time.sleep(0.5)  # requests still in flight when wrk stopped are answered and stored
+                    got = s["table"].since(before)
+                    c = checks[s["name"]]
+                    c["runs"] += 1
+                    for key in ("answered", "sent"):
+                        c[key] += r[key]
+                    c["rows"] += got["rows"]
+                    c["distinct"] += got["distinct"]
+                    c["filtered"] += got["filtered"]
+                    c["lost"] += max(0, r["answered"] - got["rows"])
+                    c["twice"] += got["rows"] - got["distinct"]
+                    extra = (f"; answered {r['answered']:,}, stored {got['rows']:,} ({got['distinct']:,} distinct "
+                             f"pages, {got['filtered']} filtered), sent {r['sent']:,}")
+                log(f"  round {rnd + 1}: {s['name']}: {r['rps']:,.0f} req/s, p99 {fmt(r['p99_ms'], '.2f')} ms, "
+                    f"cores: server {fmt(r['server_cores'], '.2f')}, load generator {r['client_cores']:.2f}, "
+                    f"other {fmt(r['other_cores'], '.2f')}"
+                    + (f", {r['non2xx']} non-2xx, {r['errors']} socket errors" if r["non2xx"] or r["errors"] else "")
+                    + extra)
+        rows = []
+        for s in servers:
+            runs = results[s["name"]]
+            rows.append({
+                "name": s["name"], "durable": s["durable"], "postgres": s["postgres"],
+                "nginx": s.get("nginx"),
+                "rps": statistics.median(r["rps"] for r in runs),
+                "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+                "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+                "non2xx": sum(r["non2xx"] for r in runs), "errors": sum(r["errors"] for r in runs),
+                "check": checks[s["name"]] if s["table"] else None,
+                **{k: statistics.median(r[k] for r in runs) if runs[0][k] is not None else None
+                   for k in ("server_cores", "client_cores", "other_cores")},
+            })
+            if s["proc"].poll() is not None:
+                print(f"warning: {s['name']} exited during the run (code {s['proc'].returncode})")
+        ooo = {}
+        for s in servers:
+            if s["table"]:
+                with contextlib.suppress(Exception):
+                    ooo[s["name"]] = s["table"].out_of_order()
+        procs.stop_all()  # free the cores for the in-process timing
+
+        nginx_rps = next((r["rps"] for r in rows if r["nginx"]), None)
+        print_tables(rows, nginx_rps, args, tool, pages)
+        print_goals(rows, nginx_rps)
+        print_ordering(ooo)
+
+        micro = [("SQLite", measure_micro(site_env(fresh_sqlite("micro")), sqlite_path, "SQLite"))]
+        if pg_settings:
+            micro.append(("PostgreSQL", measure_micro(pg_env, pg_path, "PostgreSQL")))
+            print(f"\nPostgreSQL settings: {pg_settings}")
+        print_micro(micro)
+        return 0
+    except KeyboardInterrupt:
+        log("Interrupted: stopping servers.")
+        return 130
+    finally:
+        procs.stop_all()
+        if nginx_proc is not None and not args.keep:
+            shutil.rmtree(nginx_proc.bench_dir, ignore_errors=True)
+        if pg_context is not None:
+            with contextlib.suppress(Exception):
+                pg_context.__exit__(None, None, None)
+        if args.keep:
+            log(f"Kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def print_tables(rows, nginx_rps, args, tool, pages):
+    print()
+    print(f"Pixel over HTTP: {tool}; {args.connections} connections, {args.duration}s per run, median of "
+          f"{args.rounds} round(s); load generator and servers share {os.cpu_count()} cores")
+    print("| What answered | requests/s | p50 ms | p99 ms | vs nginx GIF | errors "
+          "| cores: server / load gen. / other |")
+    print("|---|---|---|---|---|---|---|")
+    busy = False
+    for row in rows:
+        ratio = row["rps"] / nginx_rps if nginx_rps else None
+        mark = ""
+        if row["other_cores"] is not None and row["other_cores"] > pages.BUSY_CORES and not row["postgres"]:
+            mark, busy = " (*)", True
+        print(f"| {row['name']} | {row['rps']:,.0f} | {fmt(row['p50_ms'], '.2f')} | {fmt(row['p99_ms'], '.2f')} "
+              f"| {fmt(ratio, '.3f')} | {row['non2xx'] + row['errors']} "
+              f"| {fmt(row['server_cores'], '.2f')} / {fmt(row['client_cores'], '.2f')} / "
+              f"{fmt(row['other_cores'], '.2f')}{mark} |")
+    if busy:
+        print(f"(*) other processes kept more than {pages.BUSY_CORES} of a core busy during this measurement: "
+              "it is low and noisy; run again on a quiet machine.")
+    if any(r["postgres"] for r in rows):
+        print("On PostgreSQL rows, \"other\" includes PostgreSQL's own server processes: part of the cost.")
+    print()
+    print("Answered hits against stored rows, summed over the measured runs (warm-ups left out):")
+    print("| Server | answered (200 GIF) | rows stored | distinct pages | sent by wrk | lost | stored twice |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        c = row["check"]
+        if c:
+            print(f"| {row['name']} | {c['answered']:,} | {c['rows']:,} | {c['distinct']:,} | {c['sent']:,} "
+                  f"| {c['lost']} | {c['twice']} |")
+
+
+def print_goals(rows, nginx_rps):
+    durable = [r for r in rows if r["durable"]]
+    if not durable:
+        return
+    best = max(durable, key=lambda r: r["rps"])
+    print()
+    if nginx_rps:
+        ratio = best["rps"] / nginx_rps
+        print(f"Goal: durable pixel >= 1/3 of nginx's static GIF: {'met' if ratio >= RATIO_GOAL else 'NOT met'} "
+              f"(best {ratio:.3f} = {best['rps']:,.0f} / {nginx_rps:,.0f} req/s: {best['name']}).")
+    print(f"Goal: p99 under {P99_GOAL_MS:.0f} ms at that load: "
+          f"{'met' if best['p99_ms'] < P99_GOAL_MS else 'NOT met'} ({best['p99_ms']:.2f} ms).")
+    under = [r for r in durable if r["p99_ms"] < P99_GOAL_MS]
+    if under:
+        fastest = max(under, key=lambda r: r["rps"])
+        print(f"  Fastest durable configuration with p99 under {P99_GOAL_MS:.0f} ms: {fastest['rps']:,.0f} req/s "
+              f"({fastest['p99_ms']:.2f} ms), {fastest['name']}.")
+    lost = sum(r["check"]["lost"] for r in durable if r["check"])
+    twice = sum(r["check"]["twice"] for r in durable if r["check"])
+    answered = sum(r["check"]["answered"] for r in durable if r["check"])
+    print(f"Goal: zero answered hits lost: {'met' if lost == 0 else 'NOT met'} ({answered:,} answered, {lost} "
+          f"missing, {twice} stored twice).")
+
+
+def print_ordering(ooo):
+    if not ooo:
+        return
+    print()
+    print("Hit ids against received_at (the counting job's cursor assumes a later id is never older by more "
+          "than its 5 s SETTLE margin):")
+    print("| Server | consecutive ids with received_at going backwards | largest step back ms |")
+    print("|---|---|---|")
+    for name, ((count, worst),) in ooo.items():
+        print(f"| {name} | {count:,} | {float(worst or 0):.1f} |")
+
+
+def print_micro(micro):
+    print()
+    print("Where a hit's time goes, in one process and one thread (microseconds per call):")
+    keys = [k for k in micro[0][1] if k not in ("vendor",) and not k.startswith("sqlite synchronous")]
+    print("| Step | " + " | ".join(label for label, _ in micro) + " |")
+    print("|---|" + "---|" * len(micro))
+    for key in keys:
+        print(f"| {key} | " + " | ".join(fmt(result.get(key), ',.1f') for _, result in micro) + " |")
+    for label, result in micro:
+        if "sqlite synchronous (0 off, 1 normal, 2 full)" in result:
+            print(f"{label}: PRAGMA synchronous = {result['sqlite synchronous (0 off, 1 normal, 2 full)']} "
+                  "as the app configures it (1 = NORMAL: in WAL mode a commit is not fsynced).")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
+    p.add_argument("--connections", type=int, default=50, help="wrk connections (default 50)")
+    p.add_argument("--threads", type=lambda s: [int(x) for x in s.split(",")], default=[8, 16, 32, 64],
+                   help="granian --blocking-threads settings to try for the durable pixel on SQLite, "
+                        "comma-separated (default 8,16,32,64); the largest is used for the other rows")
+    p.add_argument("--pg-threads", type=lambda s: [int(x) for x in s.split(",")], default=[16, 64],
+                   help="the same on PostgreSQL (default 16,64)")
+    p.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1: the cores are few)")
+    p.add_argument("--rounds", type=int, default=2, help="rounds over every server; medians reported (default 2)")
+    p.add_argument("--warmup", type=int, default=1, help="seconds of unmeasured load before each run (default 1)")
+    p.add_argument("--skip-gunicorn", action="store_true")
+    p.add_argument("--skip-postgres", action="store_true")
+    p.add_argument("--skip-variants", action="store_true", help="leave out 2 workers and synchronous=FULL")
+    p.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                   help="before each measurement, wait up to SECONDS for other work on the machine to stop")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.add_argument("--micro-worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--micro-path", help=argparse.SUPPRESS)
+    p.add_argument("--micro-iterations", type=int, default=3000, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.duration < 1 or args.connections < 1 or args.rounds < 1 or not args.threads:
+        p.error("--duration, --connections and --rounds must be >= 1")
+    return args
+
+
+if __name__ == "__main__":
+    arguments = parse_args()
+    if arguments.micro_worker:
+        micro_worker(arguments)
+        sys.exit(0)
+    sys.exit(main(arguments))
