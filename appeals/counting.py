@@ -20,17 +20,12 @@ from django.utils import timezone
 
 from stories.models import StoryPage
 from tracking import filters
-from tracking.counting import BATCH, SETTLE, VIEW_GAP
-from tracking.counting import _upsert as add_counts
+from tracking.counting import BATCH, SETTLE, VIEW_GAP, add_counts, drain, hour_of
 from tracking.models import Cursor
 
 from .models import AppealEvent, EventVisit, FilteredEvent, VariantCount
 
 CURSOR = "appeal-events"
-
-
-def _hour(moment):
-    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 def count_new_events(now=None, batch=BATCH):
@@ -51,7 +46,7 @@ def count_new_events(now=None, batch=BATCH):
         for event in events:
             reason = event.filtered or ("" if event.story_id in published else filters.UNKNOWN_STORY)
             if reason:
-                key = (_hour(event.received_at), event.kind, reason)
+                key = (hour_of(event.received_at), event.kind, reason)
                 filtered[key] = filtered.get(key, 0) + 1
             else:
                 counted.append(event)
@@ -74,7 +69,7 @@ def count_new_events(now=None, batch=BATCH):
                                                  story_id=event.story_id, kind=event.kind, last_at=event.received_at)
             visit.last_at = event.received_at
             touched[key] = visit
-            row = counts.setdefault((event.variant_id, _hour(event.received_at)), [event.appeal_id, 0, 0])
+            row = counts.setdefault((event.variant_id, hour_of(event.received_at)), [event.appeal_id, 0, 0])
             row[1 if event.kind == AppealEvent.VIEW else 2] += 1
 
         EventVisit.objects.bulk_create([v for v in touched.values() if v.pk is None])
@@ -91,12 +86,7 @@ def count_new_events(now=None, batch=BATCH):
 
 
 def count_all_new_events(now=None):
-    total = 0
-    while True:
-        counted = count_new_events(now=now)
-        total += counted
-        if counted < BATCH:
-            return total
+    return drain(count_new_events, now)
 
 
 def forget_old_events(now=None):

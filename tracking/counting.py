@@ -24,11 +24,11 @@ SETTLE = timedelta(seconds=5)
 BATCH = 20_000
 
 
-def _hour(moment):
+def hour_of(moment):
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def _upsert(model, key_fields, rows, add_fields, extra_fields=()):
+def add_counts(model, key_fields, rows, add_fields, extra_fields=()):
     """INSERT ... ON CONFLICT DO UPDATE adding to counters: the same SQL on SQLite and PostgreSQL."""
     if not rows:
         return
@@ -87,7 +87,7 @@ def count_new_hits(now=None, batch=BATCH):
             reason = hit.filtered or ("" if hit.story_id in published else filters.UNKNOWN_STORY)
             hit.copy = hit.copy or Copy.UNKNOWN
             if reason:
-                key = (_hour(hit.received_at), reason)
+                key = (hour_of(hit.received_at), reason)
                 filtered[key] = filtered.get(key, 0) + 1
             else:
                 counted.append(hit)
@@ -121,7 +121,7 @@ def count_new_hits(now=None, batch=BATCH):
                     visit.reader_day = day
                 touched[key] = visit
             copy = copies[(hit.story_id, hit.copy)]
-            rollup_key = (copy.pk, _hour(hit.received_at))
+            rollup_key = (copy.pk, hour_of(hit.received_at))
             counts = rollups.setdefault(rollup_key, [hit.story_id, copy.is_own, 0, 0, 0])
             counts[2] += 1
             counts[3] += is_view
@@ -129,23 +129,28 @@ def count_new_hits(now=None, batch=BATCH):
 
         Visit.objects.bulk_create([v for v in touched.values() if v.pk is None])
         Visit.objects.bulk_update([v for v in touched.values() if v.pk is not None], ["last_view_at", "reader_day"])
-        _upsert(Rollup, ("copy", "hour"),
+        add_counts(Rollup, ("copy", "hour"),
                 [(copy_id, hour, story_id, own, h, v, r) for (copy_id, hour), (story_id, own, h, v, r) in rollups.items()],
                 add_fields=("hits", "views", "readers"), extra_fields=("story_id", "own"))
-        _upsert(FilteredCount, ("hour", "reason"), [(hour, reason, n) for (hour, reason), n in filtered.items()],
+        add_counts(FilteredCount, ("hour", "reason"), [(hour, reason, n) for (hour, reason), n in filtered.items()],
                 add_fields=("hits",))
         cursor.last_id = hits[-1].id
         cursor.save(update_fields=["last_id"])
         return len(hits)
 
 
-def count_all_new_hits(now=None):
+def drain(count_batch, now=None):
+    """Run a batch counting job until it has caught up; returns how many rows it read in all."""
     total = 0
     while True:
-        counted = count_new_hits(now=now)
+        counted = count_batch(now=now)
         total += counted
         if counted < BATCH:
             return total
+
+
+def count_all_new_hits(now=None):
+    return drain(count_new_hits, now)
 
 
 def forget_old_data(now=None):

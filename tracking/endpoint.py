@@ -10,7 +10,7 @@ nothing is acknowledged that could be lost.
 """
 
 import logging
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.utils import timezone
