@@ -1,6 +1,5 @@
 """Hits that are not readers: bots, previews, prefetches, forgeries. Each gets a reason, counted for editors."""
 
-import re
 import threading
 import time
 
@@ -27,22 +26,24 @@ REASONS = {
 
 # What the maintained list misses or must be sure of: link previews, HTTP libraries, headless browsers and
 # the image proxies of mail services, which fetch a pixel once for every reader or for none.
-OUR_BOTS = re.compile(
-    r"facebookexternalhit|facebookcatalog|meta-externalagent|twitterbot|slackbot|slack-imgproxy|discordbot|"
-    r"whatsapp|telegrambot|linkedinbot|skypeuripreview|iframely|embedly|pinterestbot|redditbot|mastodon|"
-    r"bluesky|cardyb|google-pagerenderer|googleimageproxy|ggpht\.com|yahoomailproxy|outlook-iOS-android|"
-    r"ms-office|microsoft office|feedfetcher|feedly|newsblur|inoreader|python-requests|python-urllib|"
-    r"aiohttp|httpx|curl/|wget/|go-http-client|okhttp|axios/|node-fetch|undici|java/|libwww-perl|"
-    r"apache-httpclient|headlesschrome|phantomjs|electron/|lighthouse|pingdom|uptimerobot|statuscake|"
-    r"site24x7",
-    re.IGNORECASE,
+# Plain substrings of the lower-cased user agent: one pass of `in` checks costs a few microseconds, where the
+# same list as one case-insensitive regular expression cost tens on every hit.
+OUR_BOTS = (
+    "facebookexternalhit", "facebookcatalog", "meta-externalagent", "twitterbot", "slackbot", "slack-imgproxy",
+    "discordbot", "whatsapp", "telegrambot", "linkedinbot", "skypeuripreview", "iframely", "embedly",
+    "pinterestbot", "redditbot", "mastodon", "bluesky", "cardyb", "google-pagerenderer", "googleimageproxy",
+    "ggpht.com", "yahoomailproxy", "outlook-ios-android", "ms-office", "microsoft office", "feedfetcher", "feedly",
+    "newsblur", "inoreader", "python-requests", "python-urllib", "aiohttp", "httpx", "curl/", "wget/",
+    "go-http-client", "okhttp", "axios/", "node-fetch", "undici", "java/", "libwww-perl", "apache-httpclient",
+    "headlesschrome", "phantomjs", "electron/", "lighthouse", "pingdom", "uptimerobot", "statuscake", "site24x7",
 )
 _crawler_detect = CrawlerDetect()
 _detect_lock = threading.Lock()
 
 
 def is_bot(user_agent):
-    if OUR_BOTS.search(user_agent):
+    lowered = user_agent.lower()
+    if any(marker in lowered for marker in OUR_BOTS):
         return True
     with _detect_lock:  # CrawlerDetect keeps the last match on the instance
         return _crawler_detect.isCrawler(user_agent)
