@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# Canonical links, feeds and handouts point at the port the site is served on.
+export BYLINE_SITE_URL ?= http://127.0.0.1:$(PORT)
 export DJANGO_SETTINGS_MODULE ?= byline.settings.dev
 
 .PHONY: run serve install install-test migrate demo test test-sqlite test-postgres browsers lock scheduler bench clean
