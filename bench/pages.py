@@ -2,22 +2,27 @@
 """Story page benchmark: how close a cached story page comes to nginx serving the same HTML, and how long
 an uncached render takes.
 
-    .venv/bin/python bench/pages.py                      # the full run (about 3 minutes)
+    .venv/bin/python bench/pages.py                      # the full run (about 10 minutes on a quiet machine)
     .venv/bin/python bench/pages.py --duration 5 --rounds 1 --skip-postgres --skip-redis   # a quick look
+    .venv/bin/python bench/pages.py --skip-http --profile 200 --show-queries              # render costs only
 
 What it does, all on loopback and in a throwaway directory:
 1. builds a SQLite site with the demo newsroom (migrate, load_demo --no-admin, collectstatic);
 2. serves it the production way: granian (WSGI, 1 worker, a few --blocking-threads settings) and
    gunicorn (sync, 2 workers), both with the page cache of byline/edge.py in front of Django; with Redis
-   (REDIS_URL, db 15) as the shared cache too when Redis answers;
-3. saves the exact HTML of one story page and serves that file with nginx (1 worker, access_log off);
-4. loads each with wrk (1 thread, --connections, --duration, --latency), nginx first, and prints
-   requests/s, p99 and the ratio to nginx; falls back to a small threaded Python client without wrk;
-5. times the uncached render of the same story in-process (Django's test Client through the whole
-   middleware stack, and the page's serve() alone with RequestFactory), median and p90, with the number
-   of SQL queries; again on PostgreSQL when one answers on 127.0.0.1:5432.
+   (REDIS_URL, db 15) as the shared cache too when Redis answers; and, for scale, both without the page cache;
+3. saves the exact HTML of one story page as the page cache keeps it and serves that file with nginx
+   (1 worker, access_log off);
+4. loads each with wrk (1 thread, --connections, --duration, --latency), one server up at a time, round
+   after round, and prints requests/s, p50/p99, the ratio to nginx and the cores used by the server, by the
+   load generator and by everything else (from /proc), preferring the rounds during which nothing else ran;
+   falls back to a small threaded Python client without wrk;
+5. times the uncached render of the same story in-process: Django's WSGI handler as a server calls it,
+   Django's test Client (the same stack, but it keeps the database connection open), and the page's serve()
+   alone with RequestFactory; median, p90, CPU time and SQL queries per render; again on PostgreSQL when one
+   answers on 127.0.0.1:5432 (database bench_pages, created and dropped here).
 
-Every server it starts runs in its own process group and is stopped on exit, error or Ctrl-C.
+Every server it starts runs in its own session and is stopped on exit, error or Ctrl-C.
 Goals: cached story page >= 0.45 x nginx static; uncached render median < 15 ms.
 """
 

@@ -127,8 +127,11 @@ def count_new_hits(now=None, batch=BATCH):
             counts[3] += is_view
             counts[4] += is_reader
 
-        Visit.objects.bulk_create([v for v in touched.values() if v.pk is None])
-        Visit.objects.bulk_update([v for v in touched.values() if v.pk is not None], ["last_view_at", "reader_day"])
+        # Split before creating: bulk_create sets the new rows' ids, and they must not be written twice.
+        new_visits = [v for v in touched.values() if v.pk is None]
+        old_visits = [v for v in touched.values() if v.pk is not None]
+        Visit.objects.bulk_create(new_visits)
+        Visit.objects.bulk_update(old_visits, ["last_view_at", "reader_day"])
         add_counts(Rollup, ("copy", "hour"),
                 [(copy_id, hour, story_id, own, h, v, r) for (copy_id, hour), (story_id, own, h, v, r) in rollups.items()],
                 add_fields=("hits", "views", "readers"), extra_fields=("story_id", "own"))
