@@ -23,6 +23,7 @@ urlpatterns = [
     path("robots.txt", robots_txt, name="robots-txt"),
     path("", include("republish.urls")),
     path("", include("appeals.urls")),
+    path("", include("wire.urls")),
 ]
 
 if settings.SERVE_MEDIA:

@@ -202,6 +202,7 @@ class _DeadlineSocket:
 
     def __init__(self, sock, deadline, url):
         self.sock, self.deadline, self.url = sock, deadline, url
+        self.readers, self.closed = 0, False
 
     def _arm(self):
         remaining = self.deadline - time.monotonic()
@@ -218,10 +219,20 @@ class _DeadlineSocket:
         return self.sock.recv_into(buffer)
 
     def makefile(self, mode="rb", buffering=None):
+        self.readers += 1
         return io.BufferedReader(_SocketReader(self), buffer_size=64 * 1024)
 
+    # As with socket.makefile(): http.client closes the connection as soon as a response says
+    # "Connection: close", while the response is still being read; the socket closes with its last user.
     def close(self):
-        self.sock.close()
+        self.closed = True
+        if self.readers <= 0:
+            self.sock.close()
+
+    def reader_closed(self):
+        self.readers -= 1
+        if self.closed and self.readers <= 0:
+            self.sock.close()
 
 
 class _SocketReader(io.RawIOBase):
@@ -233,6 +244,11 @@ class _SocketReader(io.RawIOBase):
 
     def readinto(self, buffer):
         return self.sock.recv_into(buffer)
+
+    def close(self):
+        if not self.closed:
+            self.sock.reader_closed()
+        super().close()
 
 
 class _PinnedConnection(http.client.HTTPConnection):
@@ -277,7 +293,10 @@ def user_agent():
 
 class Fetcher:
     def __init__(self, *, allow_hosts=None, connect_timeout=None, total_timeout=None, max_bytes=None,
-                 max_redirects=5, limiter=None, tls_context=None):
+                 max_redirects=5, limiter=None, tls_context=None, user_agent=None,
+                 accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"):
+        self.user_agent = user_agent or globals()["user_agent"]()
+        self.accept = accept
         self.allow = AllowList(allow_hosts_setting() if allow_hosts is None else allow_hosts)
         self.connect_timeout = float(connect_timeout or setting("VERIFY_CONNECT_TIMEOUT", 5.0))
         self.total_timeout = float(total_timeout or setting("VERIFY_TOTAL_TIMEOUT", 15.0))
@@ -341,8 +360,8 @@ class Fetcher:
         try:
             connection.putrequest("GET", target, skip_accept_encoding=True)
             for name, value in (
-                ("User-Agent", user_agent()),
-                ("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"),
+                ("User-Agent", self.user_agent),
+                ("Accept", self.accept),
                 ("Accept-Encoding", "gzip, deflate"),
                 ("Connection", "close"),
             ):

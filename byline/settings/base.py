@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "republish",
     "tracking",
     "verify",
+    "wire",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -177,3 +178,9 @@ VERIFY_CONNECT_TIMEOUT = float(os.environ.get("BYLINE_VERIFY_CONNECT_TIMEOUT", "
 VERIFY_TOTAL_TIMEOUT = float(os.environ.get("BYLINE_VERIFY_TOTAL_TIMEOUT", "15"))
 VERIFY_MAX_BYTES = int(os.environ.get("BYLINE_VERIFY_MAX_BYTES", str(3 * 1024 * 1024)))
 VERIFY_EVIDENCE_DAYS = float(os.environ.get("BYLINE_VERIFY_EVIDENCE_DAYS", "90"))
+# The wire desk (wire/): fetching pictures named in ninjs items, and the push endpoint's size limit.
+WIRE_ALLOW_HOSTS = env_list("BYLINE_WIRE_ALLOW_HOSTS")  # private hosts that may serve renditions
+WIRE_FETCH_CONNECT_TIMEOUT = float(os.environ.get("BYLINE_WIRE_FETCH_CONNECT_TIMEOUT", "5"))
+WIRE_FETCH_TOTAL_TIMEOUT = float(os.environ.get("BYLINE_WIRE_FETCH_TOTAL_TIMEOUT", "20"))
+WIRE_IMAGE_MAX_BYTES = int(os.environ.get("BYLINE_WIRE_IMAGE_MAX_BYTES", str(15 * 1024 * 1024)))
+WIRE_PUSH_MAX_BYTES = int(os.environ.get("BYLINE_WIRE_PUSH_MAX_BYTES", str(5 * 1024 * 1024)))

@@ -320,3 +320,11 @@ def test_the_fetcher_waits_its_turn_for_each_host(dns, partner):
 
     Fetcher(allow_hosts=["partner.example"], limiter=Recorder()).get(partner.url("/a", host="partner.example"))
     assert waited == ["partner.example"]
+
+
+def test_a_server_that_closes_the_connection_after_its_answer_is_read_to_the_end(partner):
+    """Most servers answer our "Connection: close" in kind; http.client then closes the connection while the
+    body is still being read, which must not cut the body off."""
+    partner.html("/closing/", "<p>" + "word " * 20000 + "</p>", Connection="close")
+    page = fetcher(allow=["127.0.0.1"]).get(partner.url("/closing/"))
+    assert page.status == 200 and page.body.endswith(b"word </p>") and len(page.body) == 100007
