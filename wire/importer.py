@@ -96,6 +96,8 @@ def import_item(item, options):
     try:
         with transaction.atomic():
             return _save_story(item, digest, images, notes, options)
+    except NinjsError as error:
+        return Result(uri=item.uri, status=FAILED, reason=str(error))
     except IntegrityError:
         # Another process imported the same uri at the same moment: its version stands, ours is compared again.
         known = WireItem.objects.filter(uri=item.uri).first()

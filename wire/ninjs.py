@@ -8,6 +8,7 @@ The mapping is written down in docs/ninjs.md.
 """
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -204,8 +205,22 @@ class Item:
 
 def parse_item(raw):
     """An `Item` from one decoded ninjs object, or NinjsError saying why not."""
+    try:
+        return _parse_item(raw)
+    except RecursionError:
+        raise NinjsError("nested too deeply to read") from None
+
+
+def _parse_item(raw):
     if not isinstance(raw, dict):
         raise NinjsError(f"not a ninjs item: a JSON {type(raw).__name__}, not an object")
+    try:
+        json.dumps(raw, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        # JSON may escape half of a surrogate pair ("\\ud800"), which is no character at all.
+        raise NinjsError(f"the item holds text that is not Unicode ({error.object[error.start:error.end]!a})") from None
+    except (TypeError, ValueError) as error:
+        raise NinjsError(f"not a ninjs item: {error}") from None
     uri = raw.get("uri")
     if not isinstance(uri, str) or not uri.strip():
         raise NinjsError("not a ninjs item: no uri")
@@ -255,7 +270,12 @@ def _date(value):
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    try:
+        # In UTC, or not at all: a date that cannot be expressed in UTC (year 1 or 9999 at the edge of
+        # the calendar, with an offset) is treated as missing rather than stored wrong.
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return None
 
 
 def _by_role(entries, roles):
@@ -433,7 +453,10 @@ def _renditions(data):
 
 
 def _number(value):
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 else None
+    """A non-negative whole number from a JSON number (1e400 reads as infinity in Python: not a size)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        return None
+    return min(int(value), 2**62)
 
 
 def _read_picture(data, parent, name="picture"):
