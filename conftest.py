@@ -59,6 +59,17 @@ def news(site, home):
 
 
 @pytest.fixture
+def newsroom(site):
+    """The newsroom's settings with the demo outlet's name."""
+    from stories.models import NewsroomSettings
+
+    newsroom = NewsroomSettings.for_site(site)
+    newsroom.outlet_name = "The Harbor Ledger"
+    newsroom.save()
+    return newsroom
+
+
+@pytest.fixture
 def support(site):
     """The support appeal, store promo and free-to-read line, all switched on with known words."""
     from appeals.models import SupportSettings

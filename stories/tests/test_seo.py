@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from images.factories import BylineImageFactory
 from stories.factories import AuthorFactory, SectionPageFactory, StoryPageFactory
-from stories.models import NewsroomSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -19,14 +18,6 @@ NEWS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 BREAKOUT = "</script><script>alert(1)</script>"
 PUBLISHED = datetime(2026, 11, 18, 14, 30, tzinfo=dt_timezone.utc)
 UPDATED = datetime(2026, 11, 19, 9, 15, tzinfo=dt_timezone.utc)
-
-
-@pytest.fixture
-def newsroom(site):
-    newsroom = NewsroomSettings.for_site(site)
-    newsroom.outlet_name = "The Harbor Ledger"
-    newsroom.save()
-    return newsroom
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ terms that say whether partners may republish them, a body whose links work anyw
 as a picture association."""
 
 import json
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timezone as dt_timezone
 from pathlib import Path
 
 import jsonschema
@@ -16,7 +16,7 @@ from wagtail.rich_text import RichText
 from images.factories import BylineImageFactory
 from republish.models import RepublishingPolicy
 from stories.factories import AuthorFactory, CorrectionFactory, OriginFactory, StoryPageFactory, paragraphs
-from stories.models import NewsroomSettings, Origin, StoryPage
+from stories.models import Origin, StoryPage
 from wire.export import story_to_ninjs
 
 pytestmark = pytest.mark.django_db
@@ -54,14 +54,6 @@ def empty_values(value, where="item"):
     if isinstance(value, list):
         return [path for i, item in enumerate(value) for path in empty_values(item, f"{where}/{i}")]
     return []
-
-
-@pytest.fixture
-def newsroom(site):
-    newsroom = NewsroomSettings.for_site(site)
-    newsroom.outlet_name = "The Harbor Ledger"
-    newsroom.save()
-    return newsroom
 
 
 @pytest.fixture
