@@ -10,7 +10,9 @@ import re
 from dataclasses import asdict, dataclass
 from html import escape, unescape
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from lxml import html as lxml_html
@@ -140,11 +142,18 @@ def _result(item, status, known, reason=""):
 
 
 def _story_url(story):
-    return story.full_url or f"/admin/pages/{story.pk}/edit/"
+    """The reader's address of a live story; a draft's is its edit page, where an editor will find it."""
+    if story.live and story.full_url:
+        return story.full_url
+    return _admin_url(reverse("wagtailadmin_pages:edit", args=[story.pk]))
 
 
 def _image_url(image_id):
-    return f"/admin/images/{image_id}/"
+    return _admin_url(reverse("wagtailimages:edit", args=[image_id]))
+
+
+def _admin_url(path):
+    return getattr(settings, "WAGTAILADMIN_BASE_URL", "").rstrip("/") + path
 
 
 def _record(item, digest, known, *, kind, story=None, image=None, origin=None, source=""):

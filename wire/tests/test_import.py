@@ -147,6 +147,12 @@ class TestPublishing:
         assert story.live is True
         assert story.first_published_at.isoformat().startswith("2026-11-20T09:00")
 
+    def test_the_url_is_the_readers_page_once_live_and_the_edit_page_before(self, news):
+        draft = run(text_item())
+        assert draft.url.endswith(f"/admin/pages/{draft.id}/edit/")
+        live = run(text_item(version="2"), publish=True)
+        assert live.url == StoryPage.objects.get(pk=live.id).full_url
+
     def test_the_site_setting_publishes_usable_items(self, news, site):
         settings = WireSettings.for_site(site)
         settings.publish_usable = True
