@@ -286,3 +286,16 @@ class TestCommand:
         err = capsys.readouterr().err
         assert "a text item without a headline" in err
         assert "absent.json: cannot be read" in err
+
+    def test_the_samples_import_then_update(self, news, capsys):
+        from pathlib import Path
+
+        samples = Path(__file__).resolve().parents[1] / "samples"
+        call_command("import_ninjs", "--json", str(samples / "bay-wire-ferry-vote.json"))
+        call_command("import_ninjs", "--json", str(samples / "bay-wire-ferry-vote-update.json"))
+        first, update = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert (first["status"], update["status"], first["id"]) == ("created", "updated", update["id"])
+        story = StoryPage.objects.get(pk=first["id"]).get_latest_revision_as_object()
+        assert story.title.endswith("first boat sails Monday")
+        assert [a.author.name for a in story.story_authors.all()] == ["Odile Marchetti"]
+        assert story.dateline == "PORT ALDER (Bay Wire) —"
