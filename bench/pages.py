@@ -17,10 +17,11 @@ What it does, all on loopback and in a throwaway directory:
    after round, and prints requests/s, p50/p99, the ratio to nginx and the cores used by the server, by the
    load generator and by everything else (from /proc), preferring the rounds during which nothing else ran;
    falls back to a small threaded Python client without wrk;
-5. times the uncached render of the same story in-process: Django's WSGI handler as a server calls it,
-   Django's test Client (the same stack, but it keeps the database connection open), and the page's serve()
-   alone with RequestFactory; median, p90, CPU time and SQL queries per render; again on PostgreSQL when one
-   answers on 127.0.0.1:5432 (database bench_pages, created and dropped here).
+5. times the uncached render of the same story in-process: Django's WSGI handler as a server calls it (and
+   again with the story lists fetched afresh, as after any change to pages), Django's test Client (the same
+   stack, but it keeps the database connection open), and the page's serve() alone with RequestFactory;
+   median, p90, CPU time and SQL queries per render; again on PostgreSQL when one answers on 127.0.0.1:5432
+   (database bench_pages, created and dropped here).
 
 Every server it starts runs in its own session and is stopped on exit, error or Ctrl-C.
 Goals: cached story page >= 0.45 x nginx static; uncached render median < 15 ms.
@@ -388,6 +389,7 @@ def render_worker(args):
     from django.db import connection
     from django.test import Client, RequestFactory
 
+    from stories.lists import forget_list_pools
     from stories.models import StoryPage
 
     host = args.host_header
@@ -409,6 +411,12 @@ def render_worker(args):
             body.close()
         assert status[0].startswith("200"), status
         return content
+
+    def via_wsgi_lists_afresh():
+        # The same, as the first render after any change to pages: each worker keeps the stories that
+        # Most Popular and In Case You Missed It draw from until then (stories.lists.list_pool).
+        forget_list_pools()
+        return via_wsgi()
 
     def via_client():
         # Django's test Client: the same middleware and Wagtail routing, but the connection is kept open.
@@ -463,7 +471,8 @@ def render_worker(args):
 
     content = via_wsgi()
     result = {"path": path, "vendor": connection.vendor, "bytes": len(content),
-              "wsgi": timed(via_wsgi), "client": timed(via_client), "serve": timed(via_serve)}
+              "wsgi": timed(via_wsgi), "wsgi_afresh": timed(via_wsgi_lists_afresh), "client": timed(via_client),
+              "serve": timed(via_serve)}
     if args.profile:
         import cProfile
         import io
@@ -620,6 +629,7 @@ def print_render(result, label):
           "| time in the DB driver ms |")
     print("|---|---|---|---|---|---|---|")
     for key, name in (("wsgi", "Django's WSGI handler, as a server calls it (no page cache)"),
+                      ("wsgi_afresh", "the same, story lists fetched afresh (first render after a change)"),
                       ("client", "test Client, whole Django stack"),
                       ("serve", "page.serve() only (RequestFactory)")):
         r = result[key]

@@ -43,7 +43,9 @@ class Offer:
         }
 
 
-def republishing_offer(story, policy, request=None):
+def republishing_offer(story, policy, request=None, with_handout=True):
+    """The offer for `story`; `with_handout=False` leaves the handout out (it is built from the whole body
+    again), for the story page's dialog, which fetches it from the JSON endpoint when a partner opens it."""
     eligibility = is_republishable(story, policy)
-    handout = build_handout(story, policy, request) if eligibility else None
+    handout = build_handout(story, policy, request) if eligibility and with_handout else None
     return Offer(eligibility, policy, handout, story.get_full_url(request))

@@ -15,6 +15,7 @@ from taggit.models import TaggedItemBase
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel, ObjectList, TabbedInterface
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import RichTextField, StreamField
+from wagtail.images.shortcuts import get_renditions_or_not_found
 from wagtail.models import Orderable, Page, Site
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
@@ -154,6 +155,19 @@ class HomePage(CachedPage):
         context["stories"] = latest_stories(limit=13)
         return context
 
+    def route(self, request, path_components):
+        # Wagtail fetches a child as a Page, then again as its specific type. Every public page needs all
+        # the sections anyway (navigation, story lists), so the section is found among them instead.
+        if path_components and request is not None:
+            from .lists import sections_for_request
+
+            slug, depth = path_components[0], self.depth + 1
+            for section in sections_for_request(request).values():
+                if section.slug == slug and section.depth == depth and section.path.startswith(self.path):
+                    section._cached_parent_obj = self
+                    return section.route(request, path_components[1:])
+        return super().route(request, path_components)
+
 
 class SectionPage(CachedPage):
     description = models.TextField(blank=True)
@@ -174,6 +188,21 @@ class SectionPage(CachedPage):
         paginator = Paginator(self.stories().select_related("lead_image"), 20)
         context["stories"] = paginator.get_page(request.GET.get("page"))
         return context
+
+    def route(self, request, path_components):
+        # One query for the story with what its page shows, where Wagtail would make two (the child as a
+        # Page, then as its specific type) and two more for the lead image and the origin.
+        if path_components:
+            try:
+                story = (StoryPage.objects.child_of(self).select_related("lead_image", "origin")
+                         .get(slug=path_components[0]))
+            except StoryPage.DoesNotExist:
+                pass  # not a story: Wagtail's own routing finds it or answers 404
+            else:
+                story._cached_parent_obj = self
+                story.__dict__["section"] = self
+                return story.route(request, path_components[1:])
+        return super().route(request, path_components)
 
 
 class StoryTag(TaggedItemBase):
@@ -301,19 +330,37 @@ class StoryPage(CachedPage):
             parts.insert(0, format_html('<p class="dateline">{}</p>', dateline))
         return mark_safe("".join(parts))
 
+    # The lead image as the page shows it: the card for social sites and search engines, and in the story.
+    CARD_IMAGE, STORY_IMAGE = "fill-1200x630", "width-1200"
+
+    def lead_image_renditions(self):
+        """The lead image's renditions the page shows, keyed by filter spec, found with one query. Wagtail's
+        `{% image %}` tag looks each one up in the cache and writes it back on every call: with the file
+        cache, a file read and a file write per image per request."""
+        image = self.lead_image
+        if image is None:
+            return {}
+        specs = (self.CARD_IMAGE, self.STORY_IMAGE)
+        if getattr(image, "prefetched_renditions", None) is None:
+            image.prefetched_renditions = list(image.renditions.filter(filter_spec__in=specs))
+        return get_renditions_or_not_found(image, specs)
+
     def get_context(self, request, *args, **kwargs):
-        from .lists import sections_by_path, story_page_lists
+        from .lists import sections_for_request, story_page_lists
         from .seo import news_article
 
         context = super().get_context(request, *args, **kwargs)
-        request.byline_sections = sections = sections_by_path()
-        self.__dict__["section"] = sections.get(self.path[: -self.steplen]) or self.get_parent().specific
+        sections = sections_for_request(request)
+        if "section" not in self.__dict__:  # routing usually knows it already
+            self.__dict__["section"] = sections.get(self.path[: -self.steplen]) or self.get_parent().specific
         context["body"] = self.render_body(context)
         context["corrections"] = list(self.corrections.all())
         context["most_popular"], context["missed"] = story_page_lists(self, NewsroomSettings.for_request(request), sections)
-        image_url = self.lead_image.get_rendition("fill-1200x630").full_url if self.lead_image else None
+        renditions = self.lead_image_renditions()
+        context["card_image"], context["story_image"] = renditions.get(self.CARD_IMAGE), renditions.get(self.STORY_IMAGE)
         context["json_ld"] = news_article(
-            self, Site.find_for_request(request), NewsroomSettings.for_request(request), image_url
+            self, Site.find_for_request(request), NewsroomSettings.for_request(request),
+            context["card_image"].full_url if context["card_image"] else None,
         )
         return context
 

@@ -1,12 +1,15 @@
 """Keep cached pages honest: publishing, unpublishing or moving a story purges every page that shows it."""
 
-from django.db.models.signals import post_delete
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from wagtail.models import Page, PageViewRestriction
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
 from byline import edge
 
-from .models import CachedPage
+from .lists import forget_list_pools
+from .models import CachedPage, MissedPin, NewsroomSettings
 
 
 def purge_page_and_ancestors(page):
@@ -31,3 +34,23 @@ def purge_on_move(sender, instance, url_path_before, url_path_after, **kwargs):
 def purge_on_delete(sender, instance, **kwargs):
     if isinstance(instance, CachedPage):
         edge.purge_all()
+
+
+@receiver(post_save)
+@receiver(post_delete)
+def forget_list_pools_on_change(sender, instance, **kwargs):
+    # Any saved page (published, unpublished, renamed, created by a factory), any change of privacy or of
+    # the newsroom's list settings may change what story pages list: see stories.lists.list_pool.
+    if isinstance(instance, (Page, PageViewRestriction, NewsroomSettings, MissedPin)):
+        forget_list_pools_now_and_on_commit()
+
+
+@receiver(post_page_move)
+def forget_list_pools_on_move(sender, **kwargs):
+    forget_list_pools_now_and_on_commit()
+
+
+def forget_list_pools_now_and_on_commit():
+    # Again after the commit: a worker filling its pool meanwhile still read the data from before it.
+    forget_list_pools()
+    transaction.on_commit(forget_list_pools)

@@ -71,3 +71,31 @@ def test_without_javascript_the_button_leads_to_the_republish_page(live_site, ne
     assert page.locator('link[rel="canonical"]').get_attribute("href") == story.full_url
     assert "/pixel/" in page.locator("#republish-page-html").input_value()
     context.close()
+
+
+def test_the_dialog_fills_in_the_handout_from_the_json_as_it_opens(live_site, news, clipboard_page):
+    story = StoryPageFactory(parent=news)
+    page = clipboard_page
+    page.goto(live_site.url + story.url)
+    expected = page.request.get(f"{live_site.url}/republish/{story.pk}.json").json()
+    page.get_by_role("link", name="Republish This Story").click()
+    dialog = page.get_by_role("dialog")
+    for kind in ("html", "head", "text"):
+        field = dialog.locator(f'[data-copy-source="{kind}"]')
+        page.wait_for_function("el => el.value !== ''", arg=field.element_handle())
+        assert field.input_value() == expected[kind]
+    page.get_by_role("button", name="Copy text").click()
+    page.get_by_text("Copied to the clipboard.").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == expected["text"]
+
+
+def test_when_the_handout_cannot_be_fetched_the_dialog_links_to_the_republish_page(live_site, news, clipboard_page):
+    story = StoryPageFactory(parent=news)
+    page = clipboard_page
+    page.route("**/republish/*.json", lambda route: route.abort())
+    page.goto(live_site.url + story.url)
+    page.get_by_role("link", name="Republish This Story").click()
+    link = page.get_by_role("dialog").get_by_role("link", name="Open the republish page")
+    link.wait_for()
+    assert link.get_attribute("href").endswith(f"/republish/{story.pk}/")
+    assert focus_is_inside_dialog(page)

@@ -1,7 +1,11 @@
 """What partners and readers get from the box, the republish page and the JSON endpoint."""
 
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
 from wagtail.models import PageViewRestriction
+
+from byline.edge import PageCache
+from byline.tests.test_edge import call
 
 from stories.factories import OriginFactory, StoryPageFactory
 from stories.models import Origin
@@ -45,8 +49,33 @@ def test_the_story_page_ends_with_the_box_the_yellow_button_and_the_dialog(clien
     box = html[html.index('class="republish-box"'):]
     assert "Republish This Story" in box
     assert f'<a class="republish-button" href="/republish/{story.pk}/" data-republish-open="republish-dialog">' in box
-    assert '<dialog id="republish-dialog" class="republish-dialog" aria-labelledby="republish-dialog-title">' in box
+    assert ('<dialog id="republish-dialog" class="republish-dialog" aria-labelledby="republish-dialog-title" '
+            f'data-handout-url="/republish/{story.pk}.json">') in box
     assert "Copy HTML" in box and "Copy head snippet" in box and "Copy text" in box
+
+
+def test_the_story_page_leaves_the_handout_to_the_dialog_which_fetches_it_as_it_opens(client, news):
+    story = StoryPageFactory(parent=news)
+    html = client.get(story.url).content.decode()
+    handout = client.get(f"/republish/{story.pk}.json").json()
+    assert "/pixel/" in handout["html"] and "/pixel/" + str(story.pk) + "/html/" not in html
+    assert "This story was originally published by" not in html
+
+
+def test_publishing_a_story_again_purges_its_cached_republish_page_and_json(news):
+    story = StoryPageFactory(parent=news, title="Harbor cleanup begins")
+    app = PageCache(WSGIHandler(), local_seconds=0)
+    paths = (f"/republish/{story.pk}.json", f"/republish/{story.pk}/")
+    for path in paths:
+        call(app, path)
+        assert call(app, path).x_cache == "HIT"
+
+    story.title = "Harbor cleanup begins at dawn"
+    story.save_revision().publish()
+
+    for path in paths:
+        response = call(app, path)
+        assert response.x_cache == "MISS" and "Harbor cleanup begins at dawn" in response.text
 
 
 def test_a_story_that_may_not_travel_shows_the_reason_and_no_button(client, news):

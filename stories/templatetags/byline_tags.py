@@ -43,6 +43,12 @@ def protected_email(address):
     )
 
 
+@register.simple_tag
+def rendition_img(rendition, **attributes):
+    """`<img>` for a rendition the page has already fetched: what `{% image %}` writes, without the look-up."""
+    return rendition.img_tag(attributes) if rendition else ""
+
+
 @register.filter(name="clean_embed")
 def clean_embed_filter(html):
     return mark_safe(clean_embed(html))

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from republish.pixel import pixel_path
@@ -69,3 +71,17 @@ def test_pinned_stories_lead_in_case_you_missed_it(client, news, home, site):
     assert missed[0] == pinned and len(missed) == 4
     assert not set(missed) & set(response.context["most_popular"])
     assert page not in missed
+
+
+def test_story_pages_draw_their_lists_from_one_pool_until_a_page_changes(client, news):
+    first, second = StoryPageFactory(parent=news), StoryPageFactory(parent=news)
+    with CaptureQueriesContext(connection) as filling:
+        client.get(first.url)
+    with CaptureQueriesContext(connection) as drawing:
+        assert client.get(second.url).context["most_popular"][0] == first
+    assert len(drawing) <= len(filling) - 3  # no latest, ranked or pinned stories fetched again
+
+    newer = StoryPageFactory(parent=news, title="Just published")
+    assert client.get(second.url).context["most_popular"][0] == newer
+    newer.unpublish()
+    assert newer not in client.get(second.url).context["most_popular"]

@@ -1,12 +1,61 @@
 // The "Republish This Story" dialog: a native <dialog> opened modally, so focus stays inside it and Escape
 // closes it; the copy buttons put the handout on the clipboard as both text/html and text/plain, so it
 // pastes as formatted text into a visual editor and as markup into an HTML field.
+// The story page leaves the handout out (few readers open the dialog, and it repeats the whole body): the
+// dialog fetches it from the JSON endpoint named by data-handout-url as it opens, the same JSON partners'
+// tools read, so what is copied is exactly what they get.
 (function () {
   "use strict";
 
   function status(root, message) {
     var el = root.querySelector(".republish-copy-status");
     if (el) { el.textContent = message; }
+  }
+
+  // Said in the status line, with the way round it: the republish page holds the same handout.
+  function unavailable(dialog) {
+    var el = dialog.querySelector(".republish-copy-status");
+    var opener = document.querySelector('[data-republish-open="' + dialog.id + '"]');
+    if (!el) { return; }
+    el.textContent = "The handout could not be loaded. ";
+    if (opener) {
+      var link = document.createElement("a");
+      link.href = opener.href;
+      link.textContent = "Open the republish page";
+      el.appendChild(link);
+    }
+  }
+
+  // One fetch per dialog, started when it opens; resolves once the textareas hold the handout.
+  function loadHandout(dialog) {
+    var url = dialog.getAttribute("data-handout-url");
+    if (!url) { return Promise.resolve(); }
+    if (!dialog.handoutLoaded) {
+      var sources = dialog.querySelectorAll("[data-copy-source]");
+      Array.prototype.forEach.call(sources, function (el) { el.setAttribute("aria-busy", "true"); });
+      // "no-cache": the browser may keep the JSON for minutes, but the page cache is purged when the story
+      // is published again, so asking it each time gives the corrected copy at once.
+      dialog.handoutLoaded = fetch(url, { cache: "no-cache", credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.json();
+        })
+        .then(function (data) {
+          if (!data.html) { throw new Error(data.reason || "no handout"); }
+          Array.prototype.forEach.call(sources, function (el) {
+            el.value = data[el.getAttribute("data-copy-source")] || "";
+          });
+        })
+        .catch(function (error) {
+          dialog.handoutLoaded = null;  // the next click tries again
+          unavailable(dialog);
+          throw error;
+        })
+        .finally(function () {
+          Array.prototype.forEach.call(sources, function (el) { el.removeAttribute("aria-busy"); });
+        });
+    }
+    return dialog.handoutLoaded;
   }
 
   function copyWithSelection(textarea) {
@@ -17,6 +66,15 @@
 
   function copy(button) {
     var root = button.closest("dialog, .republish-page") || document;
+    if (root.tagName === "DIALOG") {
+      // Clicked before the handout arrived: copy it as soon as it is there.
+      loadHandout(root).then(function () { copyLoaded(root, button); }, function () {});
+    } else {
+      copyLoaded(root, button);
+    }
+  }
+
+  function copyLoaded(root, button) {
     var kind = button.getAttribute("data-copy");
     var textarea = root.querySelector('[data-copy-source="' + kind + '"]');
     var value = textarea.value;
@@ -65,6 +123,7 @@
       var dialog = document.getElementById(opener.getAttribute("data-republish-open"));
       if (dialog && typeof dialog.showModal === "function") {
         event.preventDefault();
+        loadHandout(dialog).catch(function () {});
         dialog.showModal();
         dialog.querySelector("[data-copy]").focus();
       }
