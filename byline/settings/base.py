@@ -87,18 +87,21 @@ TEMPLATES = [
 def database_from_env(default_sqlite_path):
     """DATABASE_URL picks PostgreSQL at scale; the embedded default is SQLite in WAL mode."""
     url = os.environ.get("DATABASE_URL")
-    if url:
-        return dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))
-    return {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": default_sqlite_path,
-        "OPTIONS": {
+    # Connections are kept between requests: opening one (and, for SQLite, its PRAGMAs) cost about
+    # 2.5 ms a request, a sixth of an uncached story page.
+    conn_max_age = int(os.environ.get("CONN_MAX_AGE", "60"))
+    database = dj_database_url.parse(url, conn_max_age=conn_max_age) if url else {
+        "ENGINE": "django.db.backends.sqlite3", "NAME": default_sqlite_path, "CONN_MAX_AGE": conn_max_age,
+    }
+    database["CONN_HEALTH_CHECKS"] = True
+    if database["ENGINE"] == "django.db.backends.sqlite3":  # also when DATABASE_URL names an SQLite file
+        database["OPTIONS"] = {
             # WAL lets readers go on while one writer commits; IMMEDIATE avoids "database is locked"
             # when a read transaction later tries to write.
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
             "transaction_mode": "IMMEDIATE",
-        },
-    }
+        }
+    return database
 
 
 DATABASES = {"default": database_from_env(VAR_DIR / "byline.sqlite3")}
