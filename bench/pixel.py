@@ -10,13 +10,15 @@ What it does, all on loopback and in a throwaway directory:
    pixel path (republish.pixel.pixel_path);
 2. starts, each in its own process group:
    - nginx (1 worker, access_log off) serving a 43-byte GIF with the pixel's no-store headers;
-   - granian WSGI, 1 worker: a bare WSGI app returning tracking.endpoint.GIF (the server's own cost);
-   - granian WSGI, 1 worker: byline.wsgi with the recorder replaced by one that stores nothing
+   - granian, 1 worker: a bare WSGI app and a bare RSGI app returning tracking.endpoint.GIF (the server's own
+     cost);
+   - granian RSGI, 1 worker: byline.wsgi with the recorder replaced by one that stores nothing
      (hit_from_request runs: signature, copy, visitor key, filters; the app's code is not touched, the swap
      happens in this module, imported by granian as `bench.pixel:<name>`);
-   - granian WSGI, 1 worker, byline.wsgi:application as in production (SQLite WAL, group commit), with each
-     --threads value as --blocking-threads; 2 workers; the same with PRAGMA synchronous=FULL (an fsync per
-     commit, what "on disk" means against power loss); gunicorn gthread for comparison;
+   - granian RSGI, 1 worker, byline.wsgi:application as in production (SQLite WAL, group commit); the same
+     over granian's WSGI interface with each --threads value as --blocking-threads; RSGI with 2 workers; RSGI
+     with PRAGMA synchronous=FULL (an fsync per commit, what "on disk" means against power loss); gunicorn
+     gthread for comparison;
    - the same production app on PostgreSQL (a scratch database bench_pixel, created and dropped) when
      something answers on 127.0.0.1:5432;
 3. loads each with wrk (--latency, a Lua script giving every request its own page URL
@@ -69,6 +71,9 @@ class _NullRecorder:
     def record(self, row, timeout=None):
         return True
 
+    async def record_async(self, row, timeout=None):
+        return True
+
 
 def _django():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "byline.settings.production")
@@ -78,7 +83,7 @@ def _django():
 
 
 def _build(name):
-    if name == "bare_gif":
+    if name in ("bare_gif", "bare_gif_rsgi"):
         _django()
         from tracking.endpoint import GIF, GIF_HEADERS
 
@@ -86,7 +91,10 @@ def _build(name):
             start_response("200 OK", list(GIF_HEADERS))
             return [GIF]
 
-        return bare_gif
+        async def bare_gif_rsgi(scope, proto):
+            proto.response_bytes(200, GIF_HEADERS, GIF)
+
+        return bare_gif if name == "bare_gif" else bare_gif_rsgi
     if name == "no_store":
         import byline.wsgi
 
@@ -105,27 +113,6 @@ def _build(name):
         connection_created.connect(full, weak=False)
         import byline.wsgi
 
-        return byline.wsgi.application
-    if name == "what_if":
-        # Not the app: two changes suggested by the in-process timings, patched in here to measure them.
-        import functools
-
-        from django.db import connection
-
-        import byline.wsgi
-        from tracking import endpoint, filters
-
-        filters.is_bot = functools.lru_cache(maxsize=4096)(filters.is_bot)
-        sql = ("INSERT INTO tracking_hit (received_at, story_id, via, copy, visitor, filtered) "
-               "VALUES (%s, %s, %s, %s, %s, %s)")
-
-        def write_raw(rows):
-            adapt = connection.ops.adapt_datetimefield_value
-            with connection.cursor() as cursor:
-                cursor.executemany(sql, [(adapt(r["received_at"]), r["story_id"], r["via"], r["copy"], r["visitor"],
-                                          r["filtered"]) for r in rows])
-
-        endpoint.recorder.write_batch = write_raw
         return byline.wsgi.application
     raise AttributeError(name)
 
@@ -410,6 +397,7 @@ def micro_worker(args):
     from tracking import filters
     from tracking.copies import normalize
     from tracking.endpoint import hit_from_request, write_hits
+    from tracking.models import Hit
     from tracking.visitors import visitor_key
 
     path = args.micro_path
@@ -439,9 +427,11 @@ def micro_worker(args):
         "hit_from_request, 100 browser agents (as in the HTTP runs)": per_call_us(
             lambda i: hit_from_request(envs[i], now), n),
         "hit_from_request, every agent new": per_call_us(lambda i: hit_from_request(unique_envs[i], now), n),
-        "filters.is_bot, a known agent": per_call_us(lambda i: filters.is_bot(chrome), n),
-        "  of which our own list (filters.OUR_BOTS)": per_call_us(lambda i: any(m in chrome.lower() for m in filters.OUR_BOTS), n),
-        "  of which CrawlerDetect (cached)": per_call_us(lambda i: filters._crawler_detect.isCrawler(chrome), n),
+        "filters.is_bot, a known agent (its verdict kept)": per_call_us(lambda i: filters.is_bot(chrome), n),
+        "filters.is_bot, a new agent: our own list (filters.OUR_BOTS)": per_call_us(
+            lambda i: any(m in chrome.lower() for m in filters.OUR_BOTS), n),
+        "filters.is_bot, a new agent: CrawlerDetect (its own cache)": per_call_us(
+            lambda i: filters._crawler_detect.isCrawler(chrome), n),
         "CrawlerDetect, a new agent (cache miss)": per_call_us(
             lambda i: filters._crawler_detect.isCrawler(unique_envs[i]["HTTP_USER_AGENT"] + " x"), n),
         "copies.normalize(page url)": per_call_us(lambda i: normalize(f"https://partner.example/p/m-{i}"), n),
@@ -464,19 +454,15 @@ def micro_worker(args):
         written = sum(len(b) for b in batches)
         result[f"write_hits, batches of {size} (per hit, commit included)"] = elapsed / written * 1e6
         result[f"write_hits, batches of {size} (per commit)"] = elapsed / len(batches) * 1e6
-    # The same rows without the ORM: one executemany per batch (what the reference figures measured).
-    sql = ("INSERT INTO tracking_hit (received_at, story_id, via, copy, visitor, filtered) "
-           "VALUES (%s, %s, %s, %s, %s, %s)")
-    params = [(connection.ops.adapt_datetimefield_value(r["received_at"]), r["story_id"], r["via"], r["copy"],
-               r["visitor"], r["filtered"]) for r in rows]
-    for size in (100, 1000):
+    # The same rows through the ORM, as the pixel wrote them before (for comparison).
+    for size in (100,):
         t0 = time.perf_counter()
         count = 0
-        for i in range(0, len(params), size):
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.executemany(sql, params[i:i + size])
-            count += len(params[i:i + size])
-        result[f"raw executemany, batches of {size} (per hit, commit included)"] = (
+        for i in range(0, len(rows), size):
+            with transaction.atomic():
+                Hit.objects.bulk_create([Hit(**row) for row in rows[i:i + size]])
+            count += len(rows[i:i + size])
+        result[f"ORM bulk_create (before), batches of {size} (per hit, commit included)"] = (
             (time.perf_counter() - t0) / count * 1e6)
     result["vendor"] = connection.vendor
     with connection.cursor() as cursor:
@@ -530,6 +516,9 @@ def build_site(pages, env, label):
 
 
 def server_command(kind, port, threads=None, workers=1, target="byline.wsgi:application"):
+    if kind == "rsgi":  # granian's event loop answers the pixel; the site runs in the app's own threads
+        return [str(VENV_BIN / "granian"), "--interface", "rsgi", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(workers), "--log-level", "warning", "--no-ws", target]
     if kind == "granian":
         return [str(VENV_BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(workers), "--blocking-threads", str(threads or 1), "--log-level", "warning",
@@ -618,31 +607,29 @@ def main(args):
                             "env": senv, "table": table, "durable": durable, "path": pixel, "unique": unique})
 
         def sqlite_config(name, kind, threads, workers=1, target="byline.wsgi:application", unique=False):
-            var = fresh_sqlite(f"{kind}-{threads}-{workers}-{target.split(':')[1]}-{int(unique)}")
+            var = fresh_sqlite(f"{kind}-{threads or 0}-{workers}-{target.split(':')[1]}-{int(unique)}")
             # Rows that change the load or the app are measured and checked, but judged against no goal.
             add(name, kind, threads, workers, target, site_env(var), HitTable(var / "byline.sqlite3"),
                 not unique and target == "byline.wsgi:application", path, unique)
 
+        sqlite_config("Byline pixel, SQLite WAL (synchronous=NORMAL, as shipped), granian RSGI 1 worker", "rsgi", None)
         for threads in args.threads:
-            sqlite_config(f"Byline pixel, SQLite WAL (synchronous=NORMAL, as shipped), granian 1 worker, "
-                          f"{threads} threads", "granian", threads)
+            sqlite_config(f"Byline pixel, SQLite WAL (NORMAL), granian WSGI 1 worker, {threads} threads", "granian",
+                          threads)
         most = max(args.threads)
         if not args.skip_variants:
-            sqlite_config(f"Byline pixel, SQLite WAL (NORMAL), granian 2 workers, {most} threads each",
-                          "granian", most, workers=2)
-            sqlite_config(f"Byline pixel, SQLite WAL, synchronous=FULL (fsync per commit), granian 1 worker, "
-                          f"{most} threads", "granian", most, target="bench.pixel:sync_full")
-            sqlite_config(f"Byline pixel, SQLite WAL (NORMAL), granian 1 worker, {most} threads, every request a "
-                          "new User-Agent (misses CrawlerDetect's cache)", "granian", most, unique=True)
+            sqlite_config("Byline pixel, SQLite WAL (NORMAL), granian RSGI 2 workers", "rsgi", None, workers=2)
+            sqlite_config("Byline pixel, SQLite WAL, synchronous=FULL (fsync per commit), granian RSGI 1 worker",
+                          "rsgi", None, target="bench.pixel:sync_full")
+            sqlite_config("Byline pixel, SQLite WAL (NORMAL), granian RSGI 1 worker, every request a new User-Agent "
+                          "(misses the bot filter's caches)", "rsgi", None, unique=True)
         if not args.skip_gunicorn:
             sqlite_config(f"Byline pixel, SQLite WAL (NORMAL), gunicorn gthread 1 worker, {most} threads",
                           "gunicorn", most)
-        if not args.skip_variants:
-            sqlite_config(f"what-if, NOT the app (patched in bench/pixel.py): is_bot cached per agent, hits written "
-                          f"with raw executemany; SQLite WAL (NORMAL), granian 1 worker, {most} threads", "granian",
-                          most, target="bench.pixel:what_if")
-        add(f"same server and app, hit parsed and filtered but NOT stored, granian 1 worker, {most} threads",
-            "granian", most, 1, "bench.pixel:no_store", site_env(fresh_sqlite("nostore")), None, False, path)
+        add("same server and app, hit parsed and filtered but NOT stored, granian RSGI 1 worker",
+            "rsgi", None, 1, "bench.pixel:no_store", site_env(fresh_sqlite("nostore")), None, False, path)
+        add("bare RSGI app returning the GIF (no Django, no hit), granian 1 worker",
+            "rsgi", None, 1, "bench.pixel:bare_gif_rsgi", site_env(template), None, False, path)
         add("bare WSGI app returning the GIF (no Django, no hit), granian 1 worker, 1 thread",
             "granian", 1, 1, "bench.pixel:bare_gif", site_env(template), None, False, path)
 
@@ -662,11 +649,13 @@ def main(args):
                     pg_path = build_site(pages, pg_env, "PostgreSQL")
                     pg_settings = postgres_settings(pg_url)
                     version = pg_settings["server_version"].split()[0]
+                    pg_name = (f"Byline pixel, PostgreSQL {version} "
+                               f"(synchronous_commit={pg_settings['synchronous_commit']})")
+                    add(f"{pg_name}, granian RSGI 1 worker", "rsgi", None, 1, "byline.wsgi:application", pg_env,
+                        HitTable(postgres_url=pg_url), True, pg_path)
                     for threads in args.pg_threads:
-                        add(f"Byline pixel, PostgreSQL {version} (synchronous_commit="
-                            f"{pg_settings['synchronous_commit']}), granian 1 worker, {threads} threads",
-                            "granian", threads, 1, "byline.wsgi:application", pg_env,
-                            HitTable(postgres_url=pg_url), True, pg_path)
+                        add(f"{pg_name}, granian WSGI 1 worker, {threads} threads", "granian", threads, 1,
+                            "byline.wsgi:application", pg_env, HitTable(postgres_url=pg_url), True, pg_path)
                 except Exception as exc:  # noqa: BLE001 - optional part: say why and go on
                     print(f"PostgreSQL skipped: {exc.__class__.__name__}: {str(exc).strip()[:500]}")
 
@@ -881,10 +870,10 @@ def parse_args(argv=None):
     p.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
     p.add_argument("--connections", type=int, default=50, help="wrk connections (default 50)")
     p.add_argument("--threads", type=lambda s: [int(x) for x in s.split(",")], default=[8, 16, 32, 64],
-                   help="granian --blocking-threads settings to try for the durable pixel on SQLite, "
-                        "comma-separated (default 8,16,32,64); the largest is used for the other rows")
+                   help="granian --blocking-threads settings to try for the durable pixel over WSGI on SQLite, "
+                        "comma-separated (default 8,16,32,64); the largest is used for gunicorn")
     p.add_argument("--pg-threads", type=lambda s: [int(x) for x in s.split(",")], default=[16, 64],
-                   help="the same on PostgreSQL (default 16,64)")
+                   help="the same on PostgreSQL, beside the RSGI row (default 16,64)")
     p.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1: the cores are few)")
     p.add_argument("--rounds", type=int, default=2, help="rounds over every server; medians reported (default 2)")
     p.add_argument("--warmup", type=int, default=1, help="seconds of unmeasured load before each run (default 1)")

@@ -20,7 +20,13 @@ from .models import Salt
 
 KEY_LENGTH = 16
 _cache = {}
+_keyed = {}
 _lock = threading.Lock()
+
+
+def has_salt(day):
+    """Whether `day`'s salt is at hand without asking the database (an event loop must not wait for it)."""
+    return day in _cache
 
 
 def salt_for(day):
@@ -46,7 +52,15 @@ def salt_for(day):
 
 def visitor_key(ip, user_agent, site, day):
     message = f"{ip}\n{user_agent}\n{site}".encode("utf-8", "replace")
-    return hmac.new(salt_for(day).encode(), message, hashlib.sha256).hexdigest()[:KEY_LENGTH]
+    secret = salt_for(day)
+    keyed = _keyed.get(secret)
+    if keyed is None:  # the HMAC's key schedule, once per salt rather than once per hit
+        if len(_keyed) > 4:
+            _keyed.clear()
+        keyed = _keyed[secret] = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+    keyed = keyed.copy()
+    keyed.update(message)
+    return keyed.hexdigest()[:KEY_LENGTH]
 
 
 def delete_old_salts(now=None):

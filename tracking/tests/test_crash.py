@@ -1,6 +1,7 @@
 """A hit the server has answered for must survive a crash.
 
-The real server (granian serving byline.wsgi, production settings, its own database) takes a flood of pixel
+The real server (granian serving byline.wsgi's application over RSGI, as in production, and over WSGI, as
+gunicorn or granian's WSGI interface would; production settings, its own database) takes a flood of pixel
 requests from many threads, each request a distinct reader on a distinct partner page
 (`?url=https://partner.example/p/<n>`, stored normalized in `tracking_hit.copy`). Mid-load the whole server
 process group gets SIGKILL: no shutdown, no flush. The server is started again and takes more load. Then:
@@ -29,6 +30,8 @@ import threading
 import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
+
+import pytest
 
 from republish.pixel import sign  # only for a HEAD request, which records nothing
 from tracking.endpoint import GIF
@@ -121,15 +124,15 @@ class Database:
 
 
 class Server:
-    def __init__(self, env, log_path):
-        self.env, self.log_path = env, log_path
+    def __init__(self, env, log_path, interface):
+        self.env, self.log_path, self.interface = env, log_path, interface
         self.proc, self.port = None, None
 
     def start(self):
         self.port = free_port()
-        cmd = [granian_path(), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(self.port),
-               "--workers", "2", "--blocking-threads", "8", "--log-level", "warning", "--no-ws",
-               "byline.wsgi:application"]
+        threads = ["--blocking-threads", "8"] if self.interface == "wsgi" else []
+        cmd = [granian_path(), "--interface", self.interface, "--host", "127.0.0.1", "--port", str(self.port),
+               "--workers", "2", *threads, "--log-level", "warning", "--no-ws", "byline.wsgi:application"]
         with open(self.log_path, "ab") as log:
             # Its own session, so that SIGKILL reaches the workers too.
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -235,7 +238,8 @@ def manage(env, *args, timeout=120):
     return out.stdout
 
 
-def test_answered_hits_survive_sigkill_and_are_counted_exactly_once(tmp_path):
+@pytest.mark.parametrize("interface", ["rsgi", "wsgi"])
+def test_answered_hits_survive_sigkill_and_are_counted_exactly_once(tmp_path, interface):
     var_dir = tmp_path / "var"
     var_dir.mkdir()
     db = Database(var_dir)
@@ -267,7 +271,7 @@ def test_answered_hits_survive_sigkill_and_are_counted_exactly_once(tmp_path):
         _, story_id, path = next(line for line in out.splitlines() if line.startswith("STORY ")).split()
         story_id = int(story_id)
 
-        first = Server(env, tmp_path / "server-1.log")
+        first = Server(env, tmp_path / "server-1.log", interface)
         servers.append(first)
         load = Load(path)
         load.port = first.start()
@@ -277,7 +281,7 @@ def test_answered_hits_survive_sigkill_and_are_counted_exactly_once(tmp_path):
         load.port = None
         answered_before_kill = load.count()
 
-        second = Server(env, tmp_path / "server-2.log")
+        second = Server(env, tmp_path / "server-2.log", interface)
         servers.append(second)
         restart = time.monotonic()
         load.port = second.start()
@@ -330,7 +334,7 @@ def test_answered_hits_survive_sigkill_and_are_counted_exactly_once(tmp_path):
 
         manage(env, "count_hits", "-v0")
         assert rollups() == (stored_hits, rollup_hits, per_copy), "a second count_hits run counted again"
-        print(f"\n{'PostgreSQL' if db.postgres else 'SQLite'}: {len(answered)} answered "
+        print(f"\n{'PostgreSQL' if db.postgres else 'SQLite'}, {interface}: {len(answered)} answered "
               f"({answered_before_kill} before the SIGKILL), {len(load.cut_off)} cut off by the kill, "
               f"{len(load.refused)} refused; restarted in {restart:.1f} s; {len(stored)} stored, "
               f"{len(stored.keys() & cut_off)} of them never answered; 0 lost, 0 twice; rollups {rollup_hits}.")
