@@ -34,10 +34,10 @@ run: demo
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (admin: http://127.0.0.1:$(PORT)/admin/). Ctrl-C stops."
 	scripts/serve-dev $(PORT)
 
-## The production way: gunicorn behind the page cache (set SECRET_KEY, DATABASE_URL, REDIS_URL, ALLOWED_HOSTS).
+## The production way: granian (WSGI) with the page cache in front of Django (set SECRET_KEY, DATABASE_URL, REDIS_URL, ALLOWED_HOSTS).
 serve: install
 	DJANGO_SETTINGS_MODULE=byline.settings.production $(PY) manage.py collectstatic --noinput -v0
-	DJANGO_SETTINGS_MODULE=byline.settings.production $(VENV)/bin/gunicorn byline.wsgi --bind 127.0.0.1:$(PORT) --worker-class gthread --workers 2 --threads 16
+	DJANGO_SETTINGS_MODULE=byline.settings.production $(VENV)/bin/granian --interface wsgi --workers 1 --blocking-threads 16 --host 127.0.0.1 --port $(PORT) byline.wsgi:application
 
 ## Publish scheduled pages and count pixel hits every minute.
 scheduler: install

@@ -366,8 +366,9 @@ def start_nginx(procs, ndir, port):
 
 
 def server_command(kind, port, threads=None):
-    if kind == "granian":
-        cmd = [str(VENV_BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+    if kind in ("granian", "granian-rsgi"):
+        interface = "rsgi" if kind == "granian-rsgi" else "wsgi"
+        cmd = [str(VENV_BIN / "granian"), "--interface", interface, "--host", "127.0.0.1", "--port", str(port),
                "--workers", "1", "--log-level", "warning", "--no-ws"]
         if threads:
             cmd += ["--blocking-threads", str(threads)]
@@ -665,6 +666,9 @@ def bench_http(args, env, path, tmp, procs, state, versions):
     for threads in args.granian_threads:
         configs.append((f"granian WSGI, 1 worker, {threads} blocking thread(s), page cache (file cache)",
                         "granian", threads, {}, True))
+    # RSGI: what the pixel runs fastest on (tracking/endpoint.py); the rest of the site goes to Django's
+    # WSGI side in a pool of threads, so the page cache is measured through that route too.
+    configs.append(("granian RSGI, 1 worker, page cache (file cache)", "granian-rsgi", None, {}, True))
     if not args.skip_gunicorn:
         configs.append(("gunicorn sync, 2 workers, page cache (file cache)", "gunicorn", None, {}, True))
     if not args.skip_redis:

@@ -74,12 +74,27 @@ class PageCache:
         self.local_seconds = settings.EDGE_LOCAL_SECONDS if local_seconds is None else local_seconds
         self.local = {}
 
+    def lookup_local(self, environ):
+        """(status, headers, body) of a fresh copy this worker holds, or None; never any I/O, so that an
+        event loop (the RSGI side of tracking.endpoint) may answer cached pages without a thread."""
+        if not self._may_use_cache(environ):
+            return None
+        entry = self.local.get(self._cache_key(environ)[0])
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        _, status, headers, body = entry
+        return status, headers + [("X-Cache", "HIT")], b"" if environ["REQUEST_METHOD"] == "HEAD" else body
+
+    @staticmethod
+    def _cache_key(environ):
+        path = environ.get("PATH_INFO", "") or "/"
+        query = environ.get("QUERY_STRING", "")
+        return (f"{path}?{query}" if query else path), path, query
+
     def __call__(self, environ, start_response):
         if not self._may_use_cache(environ):
             return self.app(environ, start_response)
-        path = environ.get("PATH_INFO", "") or "/"
-        query = environ.get("QUERY_STRING", "")
-        key = f"{path}?{query}" if query else path
+        key, path, query = self._cache_key(environ)
 
         now = time.monotonic()
         entry = self.local.get(key)

@@ -261,8 +261,14 @@ class PixelEndpoint:
     async def _site(self, scope, proto):
         """The rest of the site: the WSGI application, run in a thread of the pool."""
         body = await proto()
-        status, headers, content = await asyncio.get_running_loop().run_in_executor(
-            self._django_pool(), self._run_wsgi, wsgi_environ(scope, body))
+        environ = wsgi_environ(scope, body)
+        lookup_local = getattr(self.app, "lookup_local", None)  # the page cache (byline/edge.py)
+        cached = lookup_local(environ) if lookup_local else None
+        if cached is not None:  # a page this worker holds: answered here, no thread needed
+            status, headers, content = int(cached[0].split(" ", 1)[0]), cached[1], cached[2]
+        else:
+            status, headers, content = await asyncio.get_running_loop().run_in_executor(
+                self._django_pool(), self._run_wsgi, environ)
         proto.response_bytes(status, headers, content)
 
     def _run_wsgi(self, environ):
