@@ -1,15 +1,18 @@
-"""Keep cached pages honest: publishing, unpublishing or moving a story purges every page that shows it."""
+"""Keep cached pages honest: publishing, unpublishing or moving a story purges every page that shows it;
+editing what many pages show (an author's bio, an origin, a picture's credit, the newsroom's settings)
+purges them all."""
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from wagtail.images import get_image_model
 from wagtail.models import Page, PageViewRestriction
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
 from byline import edge
 
 from .lists import forget_list_pools
-from .models import CachedPage, MissedPin, NewsroomSettings
+from .models import Author, CachedPage, MissedPin, NewsroomSettings, Origin
 
 
 def purge_page_and_ancestors(page):
@@ -34,6 +37,22 @@ def purge_on_move(sender, instance, url_path_before, url_path_after, **kwargs):
 def purge_on_delete(sender, instance, **kwargs):
     if isinstance(instance, CachedPage):
         edge.purge_all()
+
+
+def purge_all_now_and_on_commit():
+    # Again after the commit: a page rendered meanwhile may still have read the old words.
+    edge.purge_all()
+    transaction.on_commit(edge.purge_all)
+
+
+@receiver(post_save)
+@receiver(post_delete)
+def purge_on_shared_change(sender, instance, created=False, raw=False, **kwargs):
+    # A new author, origin or picture is on no cached page yet; a changed or deleted one may be on many.
+    if raw or created:
+        return
+    if isinstance(instance, (Author, Origin, NewsroomSettings, MissedPin, get_image_model())):
+        purge_all_now_and_on_commit()
 
 
 @receiver(post_save)

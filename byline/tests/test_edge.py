@@ -386,3 +386,28 @@ def test_missing_host_is_never_served_from_the_cache(edge_app, django_app, story
     call(edge_app, URL)
     assert call(edge_app, URL, host="").x_cache is None
     assert django_app.calls == 2
+
+
+def test_editing_an_author_or_the_republishing_policy_purges_every_page(edge_app, django_app, story):
+    from republish.models import RepublishingPolicy
+
+    author = story.authors[0]
+    call(edge_app, URL)
+    author.bio = "Covers the council and its budget."
+    author.save()
+    response = call(edge_app, URL)
+    assert response.x_cache == "MISS" and "Covers the council and its budget." in response.text
+
+    assert call(edge_app, URL).x_cache == "HIT"
+    policy = RepublishingPolicy.for_site(story.get_site())
+    policy.license = "cc-by-4.0"
+    policy.save()
+    assert call(edge_app, URL).x_cache == "MISS"
+
+
+def test_a_new_author_or_picture_leaves_cached_pages_alone(edge_app, django_app, story):
+    from stories.factories import AuthorFactory
+
+    call(edge_app, URL)
+    AuthorFactory()
+    assert call(edge_app, URL).x_cache == "HIT"
