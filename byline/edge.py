@@ -21,7 +21,8 @@ from django.http.request import split_domain_port, validate_host
 GENERATION_KEY = "edge:generation"
 # Header names kept from Django's response; anything else (cookies above all) is never stored.
 STORED_HEADERS = {"content-type", "cache-control", "content-language", "vary", "x-frame-options",
-                  "x-content-type-options", "referrer-policy", "cross-origin-opener-policy", "link"}
+                  "x-content-type-options", "referrer-policy", "cross-origin-opener-policy", "link",
+                  "access-control-allow-origin"}  # the handout and ninjs JSON are read by partners' tools
 
 
 def _generation():

@@ -15,6 +15,7 @@ def story_ninjs(request, story_id):
     story = get_object_or_404(StoryPage.objects.live().public().specific(), pk=story_id)
     response = JsonResponse(export.story_to_ninjs(story, request), json_dumps_params={"ensure_ascii": False})
     patch_cache_control(response, public=True, max_age=60)
+    response["Access-Control-Allow-Origin"] = "*"  # public data, read by partners' browser-based tools
     return response
 
 

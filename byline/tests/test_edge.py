@@ -411,3 +411,11 @@ def test_a_new_author_or_picture_leaves_cached_pages_alone(edge_app, django_app,
     call(edge_app, URL)
     AuthorFactory()
     assert call(edge_app, URL).x_cache == "HIT"
+
+
+def test_a_cached_json_handout_keeps_its_cors_header(edge_app, django_app, story):
+    path = f"/republish/{story.pk}.json"
+    first = call(edge_app, path)
+    assert first.header("Access-Control-Allow-Origin") == "*"
+    second = call(edge_app, path)
+    assert second.x_cache == "HIT" and second.header("Access-Control-Allow-Origin") == "*"
