@@ -39,6 +39,7 @@ class Offer:
             "html": self.handout.html if self.handout else None,
             "head": self.handout.head if self.handout else None,
             "text": self.handout.text if self.handout else None,
+            "script": self.handout.script if self.handout else None,
             "canonical_url": self.canonical_url,
         }
 

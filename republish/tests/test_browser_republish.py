@@ -99,3 +99,28 @@ def test_when_the_handout_cannot_be_fetched_the_dialog_links_to_the_republish_pa
     link.wait_for()
     assert link.get_attribute("href").endswith(f"/republish/{story.pk}/")
     assert focus_is_inside_dialog(page)
+
+
+def test_the_optional_script_sends_the_partners_page_address_with_the_pixel(live_site, news, browser_page):
+    """A partner page (served here by the browser's router) carries the handout's script: the pixel it
+    requests names that page, so the copy is known without a Referer."""
+    import json
+    from urllib.parse import parse_qs, urlsplit
+
+    story = StoryPageFactory(parent=news, title="Harbor cleanup begins")
+    page = browser_page
+    page.goto(f"{live_site.url}/republish/{story.pk}.json")
+    handout = json.loads(page.inner_text("body"))
+    partner_url = "https://partner.example/news/harbor-cleanup?ref=home"
+    pixels = []
+    page.route("https://partner.example/**", lambda route: route.fulfill(
+        content_type="text/html", body=f"<!doctype html><title>Copy</title><article>{handout['html']}{handout['script']}</article>"))
+    page.route("**/pixel/**", lambda route: (pixels.append(route.request.url), route.fulfill(
+        status=200, content_type="image/gif", body=b"GIF89a")))
+    page.goto(partner_url)
+    page.wait_for_function("document.images.length >= 2")
+    page.wait_for_timeout(200)
+    scripted = [url for url in pixels if "/script/" in url]
+    assert len(scripted) == 1
+    assert parse_qs(urlsplit(scripted[0]).query)["url"] == [partner_url]
+    assert any("/html/" in url for url in pixels), "the HTML's own tracking image still loads"

@@ -137,3 +137,11 @@ def test_plain_text_version_keeps_words_credits_and_link_addresses(story, policy
     assert "• A second reading" in text
     assert f"This story was originally published by Byline Newsroom ({story.full_url})." in text
     assert "<" not in text and "pixel" not in text
+
+
+def test_the_optional_script_carries_the_script_pixel_and_nothing_that_ends_it_early(story, policy):
+    handout = build_handout(story, policy)
+    assert handout.script.startswith("<script>") and handout.script.endswith("</script>")
+    assert handout.script.count("</") == 1
+    assert f'"http://testserver/pixel/{story.pk}/script/{pixel.sign(story.pk)}.gif" + "?url="' in handout.script
+    assert "encodeURIComponent(location.href)" in handout.script

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_json_gives_partners_everything_they_need(client, news):
     story = StoryPageFactory(parent=news)
     data = client.get(f"/republish/{story.pk}.json").json()
-    assert set(data) == {"eligible", "reason", "policy", "license", "html", "head", "text", "canonical_url"}
+    assert set(data) == {"eligible", "reason", "policy", "license", "html", "head", "text", "script", "canonical_url"}
     assert data["eligible"] is True
     assert data["license"] == {"name": "CC BY-ND 4.0", "url": "https://creativecommons.org/licenses/by-nd/4.0/"}
     assert data["canonical_url"] == story.full_url
@@ -31,7 +31,7 @@ def test_json_for_a_wire_story_gives_the_reason_and_no_handout(client, news):
     data = client.get(f"/republish/{story.pk}.json").json()
     assert data["eligible"] is False
     assert data["reason"] == "This story originated with JTA and is not available for republishing."
-    assert data["html"] is None and data["head"] is None and data["text"] is None
+    assert data["html"] is None and data["head"] is None and data["text"] is None and data["script"] is None
 
 
 def test_drafts_private_and_unknown_stories_are_404(client, news):
