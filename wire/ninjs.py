@@ -178,9 +178,6 @@ class Item:
     author_names: list = field(default_factory=list)
     located: str = ""
     origin_name: str = ""
-    copyright_notice: str = ""
-    usage_terms: str = ""
-    language: str = ""
     subjects: list = field(default_factory=list)
     pictures: list = field(default_factory=list)
     ignored: list = field(default_factory=list)  # associations we do not import, said in the result
@@ -338,9 +335,6 @@ def _read_common(item, data):
     item.pubstatus = status.lower() if isinstance(status, str) and status else "usable"
     item.headline = _headline(data)
     item.origin_name = _origin_name(data)
-    item.copyright_notice = _text(data.get("copyrightnotice"), 500)
-    item.usage_terms = _text(data.get("usageterms"), 500)
-    item.language = _text(data.get("language"), 20)
     byline = data.get("by") if isinstance(data.get("by"), str) else data.get("byline")
     item.byline = _text(byline, 300) if isinstance(byline, str) else ""
 

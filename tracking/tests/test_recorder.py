@@ -25,17 +25,22 @@ def recorders():
         recorder.stop()
 
 
-def test_hits_arriving_during_a_commit_are_written_together_in_the_next_one(recorders):
-    first_batch_started, release_first_batch = threading.Event(), threading.Event()
+def holding_its_first_batch(recorders):
+    """A recorder whose first commit waits until the test releases it; `batches` records what each wrote."""
+    started, release = threading.Event(), threading.Event()
     batches = []
 
     def write(rows):
         batches.append(list(rows))
         if len(batches) == 1:
-            first_batch_started.set()
-            assert release_first_batch.wait(10)
+            started.set()
+            assert release.wait(10)
 
-    recorder = recorders(write)
+    return recorders(write), batches, started, release
+
+
+def test_hits_arriving_during_a_commit_are_written_together_in_the_next_one(recorders):
+    recorder, batches, first_batch_started, release_first_batch = holding_its_first_batch(recorders)
     results = []
     first = threading.Thread(target=lambda: results.append(recorder.record("first")))
     first.start()
@@ -83,16 +88,7 @@ def test_rows_from_many_threads_all_reach_the_database(recorders):
 
 
 def test_coroutines_waiting_for_one_batch_are_answered_by_its_commit_and_not_before(recorders):
-    first_batch_started, release_first_batch = threading.Event(), threading.Event()
-    batches = []
-
-    def write(rows):
-        batches.append(list(rows))
-        if len(batches) == 1:
-            first_batch_started.set()
-            assert release_first_batch.wait(10)
-
-    recorder = recorders(write)
+    recorder, batches, first_batch_started, release_first_batch = holding_its_first_batch(recorders)
     first = threading.Thread(target=recorder.record, args=("first",))
     first.start()
     assert first_batch_started.wait(10)
