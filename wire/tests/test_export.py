@@ -4,7 +4,6 @@ as a picture association."""
 
 import json
 from datetime import datetime, timezone as dt_timezone
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -19,9 +18,11 @@ from stories.factories import AuthorFactory, CorrectionFactory, OriginFactory, S
 from stories.models import Origin, StoryPage
 from wire.export import story_to_ninjs
 
+from .conftest import SCHEMAS
+
 pytestmark = pytest.mark.django_db
 
-SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "ninjs" / "schemas" / "ninjs-schema_2.2.json"
+SCHEMA = SCHEMAS / "ninjs-schema_2.2.json"
 PUBLISHED = datetime(2026, 11, 18, 14, 30, tzinfo=dt_timezone.utc)
 UPDATED = datetime(2026, 11, 19, 9, 15, tzinfo=dt_timezone.utc)
 

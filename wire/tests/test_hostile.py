@@ -19,7 +19,6 @@ import json
 import re
 from contextlib import contextmanager
 from io import StringIO
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -40,9 +39,11 @@ from wire.importer import CREATED, FAILED, SKIPPED, UNCHANGED, UPDATED, Options,
 from wire.models import AgencyToken, WireItem
 from wire.ninjs import NinjsError, parse_item, read_document
 
+from .conftest import EXAMPLES
+
 pytestmark = pytest.mark.django_db
 
-EXAMPLES_DIR = Path("/work/shared/ninjs/examples")
+EXAMPLES_DIR = EXAMPLES
 PUSH_URL = "/api/wire/ninjs"
 STATUSES = {CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED}
 
