@@ -8,7 +8,7 @@ from datetime import timedelta
 from datetime import timezone as dt_timezone
 
 from django.core.cache import cache
-from django.db.models import Count, Sum
+from django.db.models import BigIntegerField, Count, F, Func, Sum
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 
@@ -38,9 +38,13 @@ def popular_story_ids(window_hours=48, include_copies=False, limit=4, now=None):
     rollups = Rollup.objects.filter(hour__gte=now - timedelta(hours=window_hours))
     if not include_copies:
         rollups = rollups.filter(own=True)
-    ranked = (rollups.values("story_id").annotate(readers=Sum("readers")).filter(readers__gt=0)
-              .order_by("-readers", "-story_id"))
-    return [row["story_id"] for row in ranked[: limit * 3]]
+    # Grouped by "+story_id", not the bare column: a bare column lets SQLite walk the whole (story_id, hour)
+    # index to group in order (40 ms over 10 million hits) instead of reading the window's hours from the
+    # covering index (5 ms). The unary plus changes nothing else, on PostgreSQL either.
+    story = Func(F("story_id"), template="+%(expressions)s", output_field=BigIntegerField())
+    ranked = (rollups.annotate(story=story).values("story").annotate(readers=Sum("readers"))
+              .filter(readers__gt=0).order_by("-readers", "-story"))
+    return [row["story"] for row in ranked[: limit * 3]]
 
 
 def most_popular(window_hours=48, include_copies=False, limit=4, exclude=None):
