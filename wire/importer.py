@@ -378,8 +378,9 @@ def _should_publish(item, options, site):
 
 def _save_story(item, digest, fetched, notes, options):
     known = WireItem.objects.select_for_update().filter(uri=item.uri).first()
-    if known is not None and _compare(item, digest, known):
-        return _compare(item, digest, known)
+    decision = _compare(item, digest, known)  # again under the lock: another delivery may have won meanwhile
+    if decision:
+        return decision
     images = _keep_pictures(fetched, options)
     origin = find_origin(item.origin_name, options.origin)
     authors = find_authors(item.author_names or [origin.label])
