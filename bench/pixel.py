@@ -71,9 +71,6 @@ class _NullRecorder:
     def record(self, row, timeout=None):
         return True
 
-    async def record_async(self, row, timeout=None):
-        return True
-
 
 def _django():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "byline.settings.production")
@@ -99,21 +96,9 @@ def _build(name):
         import byline.wsgi
 
         app = byline.wsgi.application
-        app.recorder = _NullRecorder()
+        app.recorder = _NullRecorder()  # WSGI
+        app._journal = lambda row: True  # RSGI: neither journaled nor committed
         return app
-    if name == "sync_full":
-        _django()
-        from django.db.backends.signals import connection_created
-
-        def full(sender, connection, **kwargs):
-            if connection.vendor == "sqlite":
-                with connection.cursor() as cursor:
-                    cursor.execute("PRAGMA synchronous=FULL")
-
-        connection_created.connect(full, weak=False)
-        import byline.wsgi
-
-        return byline.wsgi.application
     raise AttributeError(name)
 
 
@@ -619,8 +604,6 @@ def main(args):
         most = max(args.threads)
         if not args.skip_variants:
             sqlite_config("Byline pixel, SQLite WAL (NORMAL), granian RSGI 2 workers", "rsgi", None, workers=2)
-            sqlite_config("Byline pixel, SQLite WAL, synchronous=FULL (fsync per commit), granian RSGI 1 worker",
-                          "rsgi", None, target="bench.pixel:sync_full")
             sqlite_config("Byline pixel, SQLite WAL (NORMAL), granian RSGI 1 worker, every request a new User-Agent "
                           "(misses the bot filter's caches)", "rsgi", None, unique=True)
         if not args.skip_gunicorn:
@@ -879,7 +862,7 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=1, help="seconds of unmeasured load before each run (default 1)")
     p.add_argument("--skip-gunicorn", action="store_true")
     p.add_argument("--skip-postgres", action="store_true")
-    p.add_argument("--skip-variants", action="store_true", help="leave out 2 workers and synchronous=FULL")
+    p.add_argument("--skip-variants", action="store_true", help="leave out 2 workers and a new User-Agent per request")
     p.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                    help="before each measurement, wait up to SECONDS for other work on the machine to stop")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")

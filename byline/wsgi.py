@@ -5,6 +5,7 @@
         -> Django
 """
 
+import gc
 import os
 
 from django.conf import settings
@@ -21,3 +22,8 @@ if settings.EDGE_CACHE:
 from tracking.endpoint import PixelEndpoint  # noqa: E402
 
 application = PixelEndpoint(application)
+
+# Everything loaded so far (Django, Wagtail, the URL maps, the templates) lives as long as the process. Left
+# in the collector's sight, each full collection walked it all and paused every request in flight for 50-90 ms
+# (the pixel's p99); frozen, it is never walked, and forked workers share its pages.
+gc.freeze()

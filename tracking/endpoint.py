@@ -1,15 +1,17 @@
 """The pixel: a request to /pixel/<story>/<via>/<signature>.gif, answered before Django is involved.
 
-    PixelEndpoint  ->  hit_from_request()  ->  recorder.record()  ->  write_hits()  ->  Hit rows
-                        (filters, copy,        (group commit,        (one INSERT
-                         visitor key)           waits for disk)       per batch)
-
 PixelEndpoint is the site's outermost application (`byline.wsgi.application`) and speaks two interfaces:
 
-- RSGI (`granian --interface rsgi byline.wsgi:application`), the fast one: pixel requests are answered on
-  granian's event loop, each waiting for its batch's commit as a coroutine, so thousands can wait at once
-  without a thread each; everything else goes to the WSGI site in a pool of threads (`DJANGO_THREADS`).
-- WSGI (gunicorn gthread, granian --interface wsgi): each pixel request waits in its server thread.
+- RSGI (`granian --interface rsgi byline.wsgi:application`), the fast one, on granian's event loop:
+
+      PixelEndpoint  ->  hit_from_request()  ->  Journal.append()  ->  GIF
+                          (filters, copy,         (one write to this     JournalCommitter  ->  Hit rows
+                           visitor key)            process's journal)    (a batch a moment later, with
+                                                                          the journal's mark; tracking.journal)
+
+  Everything else goes to the WSGI site in a pool of threads (`DJANGO_THREADS`).
+- WSGI (gunicorn gthread, granian --interface wsgi): each pixel request waits in its server thread until its
+  batch is committed (writer_thread, a GroupCommitRecorder).
 
 The counting job (`tracking.counting`) later turns Hit rows into the hourly rollups editors read.
 Every input gets the same 43-byte GIF with `no-store`; only a failure to store the hit answers 503, so that
@@ -19,23 +21,25 @@ nothing is acknowledged that could be lost.
 import asyncio
 import io
 import logging
+import sqlite3
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from datetime import timezone as dt_timezone
 from functools import lru_cache
 from hmac import compare_digest
 from urllib.parse import parse_qs, unquote_plus
 
 from django.conf import settings
-from django.db import connection
-from django.utils import timezone
+from django.db import connection, transaction
 
 from republish.pixel import parse_pixel_path, sign
 
 from . import filters
 from .copies import host_of, is_partner_preview, normalize
-from .models import Copy, Hit
-from .recorder import GroupCommitRecorder
+from .journal import Journal, recover, write_marks
+from .models import Copy, Hit, JournalMark
+from .recorder import Busy, Checkpointer, GroupCommitRecorder, JournalCommitter
 from .visitors import client_ip, has_salt, salt_for, visitor_key
 
 logger = logging.getLogger(__name__)
@@ -64,43 +68,130 @@ DJANGO_THREADS = 16
 
 _COLUMNS = ("received_at", "story_id", "via", "copy", "visitor", "filtered")
 ROWS_PER_INSERT = 100  # 600 parameters: within every SQLite build's limit (999 in old ones)
+# On the loop recorder's own connection: SQLite 3.32 and later take 32,766 parameters.
+SQLITE_ROWS_PER_INSERT = 1000 if sqlite3.sqlite_version_info >= (3, 32) else ROWS_PER_INSERT
 
 
-def write_hits(rows):
-    """Insert `rows` (in the caller's transaction) with multi-row INSERTs on the DB-API cursor.
+@lru_cache(maxsize=64)
+def _insert_sql(rows, marker, quote):
+    values = f"({', '.join([marker] * len(_COLUMNS))})"
+    return (f"INSERT INTO {quote(Hit._meta.db_table)} ({', '.join(quote(c) for c in _COLUMNS)}) VALUES "
+            + ", ".join([values] * rows))
+
+
+def insert_hits(cursor, rows, stamp, marker, quote, per_statement=ROWS_PER_INSERT):
+    """Insert `rows` with one multi-row INSERT per hundred rows on a DB-API cursor, in its open transaction.
 
     This is the pixel's hottest loop and it holds the GIL that requests need: the ORM's bulk_create cost
     ~15 us a row; executemany ~4 us, as SQLite's module lets go of the GIL and takes it back for every row;
     one statement per hundred rows ~1.5 us."""
-    sqlite = connection.vendor == "sqlite"
-    if sqlite and connection.timezone_name == "UTC":
-        # What Django's SQLite backend stores for timezone.now() (naive UTC text), for a third of its cost.
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start:start + per_statement]
+        params = []
+        for row in chunk:
+            params += (stamp(row["received_at"]), row["story_id"], row["via"], row["copy"], row["visitor"],
+                       row["filtered"])
+        cursor.execute(_insert_sql(len(chunk), marker, quote), params)
+
+
+def _stamp_for(connection):
+    """How `connection` stores a DateTimeField value, as Django would store it."""
+    if connection.vendor != "sqlite":
+        return lambda value: value  # the PostgreSQL driver takes aware datetimes as they are
+    if connection.timezone_name == "UTC":
+        # What Django's SQLite backend stores for timezone.now() (naive UTC text, the "+00:00" cut off), for
+        # a sixth of its cost.
         def stamp(value, adapt=connection.ops.adapt_datetimefield_value, utc=dt_timezone.utc):
-            return value.replace(tzinfo=None).isoformat(" ") if value.tzinfo is utc else adapt(value)
-    elif sqlite:
-        stamp = connection.ops.adapt_datetimefield_value
-    else:  # the PostgreSQL driver takes aware datetimes as they are
-        def stamp(value):
-            return value
-    marker = "?" if sqlite else "%s"
-    quote = connection.ops.quote_name
-    head = (f"INSERT INTO {quote(Hit._meta.db_table)} ({', '.join(quote(c) for c in _COLUMNS)}) VALUES "
-            f"({', '.join([marker] * len(_COLUMNS))})")
+            return str(value)[:-6] if value.tzinfo is utc else adapt(value)
+        return stamp
+    return connection.ops.adapt_datetimefield_value
+
+
+def write_hits(rows):
+    """Insert `rows` through Django's connection, in the caller's transaction."""
     connection.ensure_connection()
     cursor = connection.connection.cursor()
     try:
-        for start in range(0, len(rows), ROWS_PER_INSERT):
-            chunk = rows[start:start + ROWS_PER_INSERT]
-            params = []
-            for row in chunk:
-                params += (stamp(row["received_at"]), row["story_id"], row["via"], row["copy"], row["visitor"],
-                           row["filtered"])
-            cursor.execute(head + f", ({', '.join([marker] * len(_COLUMNS))})" * (len(chunk) - 1), params)
+        insert_hits(cursor, rows, _stamp_for(connection), "?" if connection.vendor == "sqlite" else "%s",
+                    connection.ops.quote_name)
     finally:
         cursor.close()
 
 
-recorder = GroupCommitRecorder(write_hits)
+def write_batch(rows, marks, forget):
+    """The committer's writer through Django's connection (PostgreSQL; run in the committer's thread):
+    the hits and how far into each journal they reach, in one transaction."""
+    try:
+        with transaction.atomic():
+            write_hits(rows)
+            with connection.cursor() as cursor:
+                write_marks(cursor, marks, "%s")
+            if forget:
+                JournalMark.objects.filter(journal__in=forget).delete()
+    except Exception:
+        connection.close()  # a fresh connection for the next try
+        raise
+
+
+class SQLiteWriter:
+    """The committer's writer for SQLite, called on the event loop, on a connection of its own (Django's
+    connections must not be used from a running loop): autocommit (it says BEGIN and COMMIT itself), never
+    waiting for a lock (`Busy` instead: the committer tries again later rather than block the loop), and
+    without automatic checkpoints, which fsync inside the commit that triggers them; its Checkpointer
+    thread does them."""
+
+    def __init__(self, checkpoint_every=1.0):
+        self.checkpoint_every = checkpoint_every
+        self._connection = self._checkpointer = None
+        self._stamp, self._quote = _stamp_for(connection), connection.ops.quote_name
+
+    def connect(self):
+        database = connection.settings_dict
+        writer = sqlite3.connect(database["NAME"], isolation_level=None, check_same_thread=False, uri=True)
+        for command in database.get("OPTIONS", {}).get("init_command", "").split(";"):
+            if command.strip():
+                writer.execute(command)
+        writer.execute("PRAGMA busy_timeout = 0")
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        return writer
+
+    def __call__(self, rows, marks, forget):
+        if self._connection is None:
+            self._connection = self.connect()
+            if self._checkpointer is None and self.checkpoint_every:
+                self._checkpointer = Checkpointer(self.connect, self.checkpoint_every)
+        writer = self._connection
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            insert_hits(writer, rows, self._stamp, "?", self._quote, SQLITE_ROWS_PER_INSERT)
+            write_marks(writer, marks, "?")
+            if forget:
+                writer.execute(f"DELETE FROM {self._quote(JournalMark._meta.db_table)} WHERE journal IN "
+                               f"({', '.join('?' * len(forget))})", forget)
+            writer.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            if writer.in_transaction:
+                writer.rollback()
+            if error.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise Busy from error
+            self.close()
+            raise
+        except BaseException:
+            if writer.in_transaction:
+                writer.rollback()
+            self.close()
+            raise
+
+    def close(self):
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+writer_thread = GroupCommitRecorder(write_hits)
 rate_cap = filters.RateCap(limit=settings.PIXEL_RATE_CAP)
 _our_host = (None, "")
 
@@ -114,19 +205,44 @@ def our_host():
 
 
 # The signature of a story id depends only on the id (and SECRET_KEY): computing it costs a key derivation
-# and two hashes per hit, looking it up a dictionary probe. Bounded, as ids come from the request.
+# and two hashes per hit, looking it up a dictionary probe. Bounded, as ids come from the request. Paths
+# repeat the same way (a few per story), so their parsing is kept too.
 _signature = lru_cache(maxsize=4096)(sign)
+_parse_path = lru_cache(maxsize=4096)(parse_pixel_path)
+
+# "%2F" -> "/" for the ASCII escapes that fill an encoded address; anything else goes to urllib.
+_ESCAPES = {high + low: chr(code) for code in range(128)
+            for high in {f"{code:02x}"[0], f"{code:02X}"[0]} for low in {f"{code:02x}"[1], f"{code:02X}"[1]}}
+
+
+def _unquote_plus(value):
+    """urllib's unquote_plus, in half its time for the usual percent-encoded ASCII address."""
+    value = value.replace("+", " ")
+    if "%" not in value:
+        return value
+    parts = value.split("%")
+    decoded = [parts[0]]
+    for part in parts[1:]:
+        character = _ESCAPES.get(part[:2])
+        if character is None:  # a non-ASCII byte, or a stray "%"
+            return unquote_plus(value)
+        decoded += (character, part[2:])
+    return "".join(decoded)
 
 
 def _signed(story_id, signature):
     return compare_digest(_signature(story_id), signature)
 
 
+def _now(utc=dt_timezone.utc):
+    return datetime.now(utc)  # timezone.now() without its look-up of settings.USE_TZ (always on here)
+
+
 def hit_from_request(environ, now=None):
     """The Hit row for one pixel request: which story and copy, whose visit, or why it does not count."""
-    now = now or timezone.now()
+    now = now or _now()
     row = {"received_at": now, "story_id": None, "via": "", "copy": "", "visitor": "", "filtered": ""}
-    parsed = parse_pixel_path(environ.get("PATH_INFO", ""))
+    parsed = _parse_path(environ.get("PATH_INFO", ""))
     if parsed is None:
         row["filtered"] = filters.MALFORMED
         return row
@@ -138,7 +254,7 @@ def hit_from_request(environ, now=None):
 
     query = environ.get("QUERY_STRING", "")[:4000]
     if query.startswith("url=") and "&" not in query:  # what our pixels send: parse_qs's answer, faster
-        page_url = unquote_plus(query[4:])[:2000]
+        page_url = _unquote_plus(query[4:])[:2000]
     else:
         try:
             page_url = (parse_qs(query, max_num_fields=5).get("url") or [""])[0][:2000]
@@ -168,7 +284,7 @@ def hit_from_request(environ, now=None):
 
 
 def _unreadable(now=None):
-    return {"received_at": now or timezone.now(), "story_id": None, "via": "", "copy": "", "visitor": "",
+    return {"received_at": now or _now(), "story_id": None, "via": "", "copy": "", "visitor": "",
             "filtered": filters.MALFORMED}
 
 
@@ -188,9 +304,12 @@ class PixelEndpoint:
 
     Callable as a WSGI application; granian finds its RSGI side through `__rsgi__`."""
 
-    def __init__(self, app, recorder=recorder, pool=None):
+    def __init__(self, app, recorder=None, pool=None, journal=None, committer=None):
         self.app = app
-        self.recorder = recorder
+        self.recorder = recorder or writer_thread  # WSGI: each request waits for its hit's commit
+        # RSGI: each hit is journaled, answered, and committed in a batch a moment later (tracking.journal);
+        # made in __rsgi_init__ unless given.
+        self.journal, self.committer = journal, committer
         self._pool = pool  # under RSGI: runs the site, and the database look-up of a new day's salt
 
     # ---- WSGI
@@ -221,11 +340,40 @@ class PixelEndpoint:
         return self._pool
 
     def __rsgi_init__(self, loop):
-        self._django_pool()
+        pool = self._django_pool()
+        if self.committer is None:
+            directory = settings.PIXEL_JOURNAL_DIR
+            # Hits that a process answered but did not store before it died: stored before taking new ones.
+            # In a thread: Django's connections must not be used on an event loop.
+            pool.submit(recover, directory, write_hits).result()
+            self.journal = Journal(directory)
+            if connection.vendor == "sqlite":
+                self.committer = JournalCommitter(self.journal, SQLiteWriter())
+            else:
+                self.committer = JournalCommitter(self.journal, write_batch,
+                                                  executor=ThreadPoolExecutor(1, thread_name_prefix="hit-writer"))
 
     def __rsgi_del__(self, loop):
+        if self.committer is not None:
+            self.journal.close(all_stored=self.committer.flush())
+            if isinstance(self.committer.write_batch, SQLiteWriter):
+                self.committer.write_batch.close()
         if self._pool is not None:
             self._pool.shutdown(wait=False)
+
+    def _journal(self, row):
+        """Whether the hit is safely in the journal (and queued for the database)."""
+        if self.committer is None:
+            self.__rsgi_init__(None)
+        if self.committer.full():  # the database has been unreachable for a long while
+            return False
+        try:
+            mark = self.journal.append(row)
+        except OSError:
+            logger.exception("Pixel hit could not be written to the journal")
+            return False
+        self.committer.add(row, mark)
+        return True
 
     async def __rsgi__(self, scope, proto):
         if scope.proto != "http":
@@ -235,7 +383,7 @@ class PixelEndpoint:
         method = scope.method
         stored = True
         if method == "GET":
-            now = timezone.now()
+            now = _now()
             if not has_salt(now.date()):  # once a day per process: the database is asked in a thread
                 await asyncio.get_running_loop().run_in_executor(self._django_pool(), salt_for, now.date())
             try:
@@ -250,7 +398,7 @@ class PixelEndpoint:
             except Exception:
                 logger.exception("Pixel request could not be read")
                 row = _unreadable(now)
-            stored = await self.recorder.record_async(row)
+            stored = self._journal(row)
         if not stored:
             proto.response_bytes(503, NOT_STORED_HEADERS, NOT_STORED)
         elif method == "HEAD":

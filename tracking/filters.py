@@ -64,11 +64,17 @@ def _is_bot(user_agent):
         return _crawler_detect.isCrawler(user_agent)
 
 
+_PURPOSE_HEADERS = ("HTTP_SEC_PURPOSE", "HTTP_PURPOSE", "HTTP_X_PURPOSE", "HTTP_X_MOZ")
+
+
 def is_prefetch(environ):
-    purpose = " ".join(
-        environ.get(name, "") for name in ("HTTP_SEC_PURPOSE", "HTTP_PURPOSE", "HTTP_X_PURPOSE", "HTTP_X_MOZ")
-    ).lower()
-    return "prefetch" in purpose or "prerender" in purpose or "preview" in purpose
+    for name in _PURPOSE_HEADERS:
+        purpose = environ.get(name)
+        if purpose:
+            purpose = purpose.lower()
+            if "prefetch" in purpose or "prerender" in purpose or "preview" in purpose:
+                return True
+    return False
 
 
 class RateCap:

@@ -31,6 +31,14 @@ class Hit(models.Model):
     filtered = models.CharField(max_length=24, blank=True, help_text="Why it was dropped; empty if it passed.")
 
 
+class JournalMark(models.Model):
+    """How far into one pixel journal file (tracking.journal) the database holds every hit: written in the
+    same transaction as the hits, so that recovering a dead process's journal stores each hit once."""
+
+    journal = models.CharField(max_length=255, unique=True)
+    position = models.BigIntegerField(help_text="Bytes of the journal whose hits are stored.")
+
+
 class Copy(models.Model):
     """One republished page of one story (normalized URL, or the partner's origin when the browser sent no
     path), or our own site."""

@@ -1,13 +1,13 @@
-"""Group commit: many requests, one writer thread, one transaction per batch, no hit answered before it is
-on disk.
+"""Storing pixel hits in batches (group commit), never losing one that was answered.
 
-Each request hands its hit to the writer and waits: a request thread (WSGI) on the batch's event, a coroutine
-(the RSGI endpoint) on the batch's future. The writer takes everything that arrived while the previous commit
-ran, writes it in one transaction and wakes the whole batch at once: one event, or one call into each event
-loop, per batch rather than per hit. There is no linger timer: under load batches grow by themselves, and an
-idle server commits a lone hit at once. A crash can only lose hits whose requests have not been answered yet.
+- `GroupCommitRecorder`, for WSGI servers: each request thread hands its hit to a writer thread and waits on
+  its batch's event. The writer takes everything that arrived while the previous commit ran, writes it in one
+  transaction and wakes the whole batch at once. There is no linger timer: under load batches grow by
+  themselves, and an idle server commits a lone hit at once. A crash can only lose hits whose requests have
+  not been answered yet.
+- `JournalCommitter`, for the RSGI pixel: its hits are already in the pixel's journal (tracking.journal) and
+  answered; it writes them to the database in batches, with the journal marks that make recovery exact.
 """
-
 import asyncio
 import logging
 import threading
@@ -18,43 +18,18 @@ logger = logging.getLogger(__name__)
 
 
 class _Batch:
-    """Hits committed together, and everyone waiting for them."""
+    """Hits committed together, and the event their threads wait on."""
 
-    __slots__ = ("rows", "ok", "done", "futures")
+    __slots__ = ("rows", "ok", "done")
 
     def __init__(self):
         self.rows = []
         self.ok = False
-        self.done = None  # threading.Event, made for the first waiting thread
-        self.futures = None  # {event loop: (future, timeout handle)}, made for the first waiting coroutine
-
-    def future(self, loop, timeout):
-        if self.futures is None:
-            self.futures = {}
-        entry = self.futures.get(loop)
-        if entry is None:
-            future = loop.create_future()
-            # One timer per batch, not per hit: a writer stuck on a locked database answers 503, not never.
-            entry = self.futures[loop] = (future, loop.call_later(timeout, _settle, future, False, None))
-        return entry[0]
+        self.done = threading.Event()
 
     def finish(self, ok):
         self.ok = ok
-        if self.done is not None:
-            self.done.set()
-        if self.futures:
-            for loop, (future, timer) in self.futures.items():
-                try:
-                    loop.call_soon_threadsafe(_settle, future, ok, timer)
-                except RuntimeError:  # that loop is closed: nobody is waiting there any more
-                    pass
-
-
-def _settle(future, ok, timer):
-    if timer is not None:
-        timer.cancel()
-    if not future.done():
-        future.set_result(ok)
+        self.done.set()
 
 
 class GroupCommitRecorder:
@@ -84,17 +59,7 @@ class GroupCommitRecorder:
         """Queue `row` and wait until it is committed; False if it could not be written in time."""
         with self._condition:
             batch = self._join(row)
-            if batch.done is None:
-                batch.done = threading.Event()
-            done = batch.done
-        return done.wait(timeout) and batch.ok
-
-    async def record_async(self, row, timeout=10.0):
-        """The same for a coroutine: the event loop goes on serving other requests while the batch commits."""
-        loop = asyncio.get_running_loop()
-        with self._condition:
-            future = self._join(row).future(loop, timeout)
-        return await future
+        return batch.done.wait(timeout) and batch.ok
 
     def queued(self):
         """Hits waiting for the writer to take them (for tests)."""
@@ -132,3 +97,156 @@ class GroupCommitRecorder:
                 close_old_connections()
                 connection.close()
         return False
+
+
+class Busy(Exception):
+    """Another connection holds the database's write lock: try again in a moment."""
+
+
+class JournalCommitter:
+    """Writes journaled hits (tracking.journal) to the database in batches, off the request path.
+
+    `add()` runs on the event loop; the first hit of a batch schedules a commit for the loop's next turn and
+    every hit that arrives before it runs joins the batch. `write_batch(rows, marks, forget)` stores the rows
+    and the journal marks in one transaction: on the loop itself for SQLite (a commit in WAL mode takes a
+    fraction of a millisecond, and a thread would make the loop wait for the GIL), in a thread for
+    PostgreSQL (whose commits wait on the network), one batch at a time either way.
+
+    A batch that fails, or finds the database locked by another writer (`Busy`), stays queued and is tried
+    again after a growing pause; its hits are safe in the journal meanwhile. Past `max_pending` queued hits
+    `full()` says so and the pixel answers 503 instead of taking more."""
+
+    RETRY_DELAYS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1.0)
+
+    def __init__(self, journal, write_batch, executor=None, max_pending=100_000):
+        self.journal = journal
+        self.write_batch = write_batch
+        self.executor = executor  # None: commit on the loop
+        self.max_pending = max_pending
+        self._rows = []
+        self._forget = []  # journals rotated away whose marks can go
+        self._scheduled = self._running = False
+        self._in_flight = 0
+        self._failures = 0
+
+    def full(self):
+        return len(self._rows) >= self.max_pending
+
+    def queued(self):
+        """Hits not yet committed (waiting, or in a commit that is running)."""
+        return len(self._rows) + self._in_flight
+
+    def add(self, row, mark):
+        """Queue a hit already in the journal; `mark` is (journal name, bytes written up to its line)."""
+        row["journal"] = mark
+        self._rows.append(row)
+        if not self._scheduled and not self._running:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._commit)
+
+    def flush(self):
+        """Commit what is queued now, blocking (at shutdown); False if it could not be."""
+        self._scheduled = False
+        rows, forget = self._rows, self._forget
+        if not rows:
+            return True
+        try:
+            if self.executor is None:
+                self.write_batch(rows, _marks(rows), forget)
+            else:
+                self.executor.submit(self.write_batch, rows, _marks(rows), forget).result(timeout=30)
+        except Exception:
+            logger.exception("Could not write %d pixel hits at shutdown; they stay in the journal", len(rows))
+            return False
+        self._rows, self._forget = [], []
+        self.journal.stored(_marks(rows))
+        return True
+
+    def _commit(self):
+        self._scheduled = False
+        if not self._rows or self._running:
+            return
+        rows, forget = self._rows, self._forget
+        self._rows, self._forget = [], []
+        if self.executor is None:
+            try:
+                self.write_batch(rows, _marks(rows), forget)
+            except Exception as error:
+                self._failed(rows, forget, error)
+            else:
+                self._committed(rows)
+            return
+        self._running, self._in_flight = True, len(rows)
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(self.executor, self.write_batch, rows, _marks(rows), forget)
+        done.add_done_callback(lambda future: self._finished(future, rows, forget))
+
+    def _finished(self, future, rows, forget):
+        self._running, self._in_flight = False, 0
+        error = future.exception()
+        if error is None:
+            self._committed(rows)
+        else:
+            self._failed(rows, forget, error)
+
+    def _committed(self, rows):
+        self._failures = 0
+        self._forget += self.journal.stored(_marks(rows))  # their marks go in the next transaction
+        if self._rows and not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._commit)
+
+    def _failed(self, rows, forget, error):
+        self._rows[:0] = rows  # first in line again, in journal order
+        self._forget[:0] = forget
+        if not isinstance(error, Busy):
+            logger.error("Could not write %d pixel hits (they stay in the journal): %r", len(rows), error)
+        delay = self.RETRY_DELAYS[min(self._failures, len(self.RETRY_DELAYS) - 1)]
+        self._failures += 1
+        self._scheduled = True
+        asyncio.get_running_loop().call_later(delay, self._commit)
+
+
+def _marks(rows):
+    """{journal name: position of its last row in `rows`} (positions grow within a journal)."""
+    marks = {}
+    for row in rows:
+        name, position = row["journal"]
+        marks[name] = position
+    return marks
+
+
+class Checkpointer:
+    """Copies the WAL back into the database every `every` seconds, in a thread of its own.
+
+    SQLite normally checkpoints inside the commit that fills the WAL past 1,000 pages, fsync included: on
+    the event loop that stalled every request for several milliseconds. A passive checkpoint never waits
+    for writers or readers, and sqlite3 lets go of the GIL while it copies."""
+
+    def __init__(self, connect, every):
+        self._stopping = threading.Event()
+        self._connect = connect
+        self._every = every
+        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._stopping.set()
+        self._thread.join(5)
+
+    def _run(self):
+        connection = None
+        try:
+            while not self._stopping.wait(self._every):
+                try:
+                    if connection is None:
+                        connection = self._connect()
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except Exception:
+                    logger.exception("WAL checkpoint failed")
+                    if connection is not None:
+                        connection.close()
+                        connection = None
+        finally:
+            if connection is not None:
+                connection.close()

@@ -52,15 +52,17 @@ def salt_for(day):
 
 def visitor_key(ip, user_agent, site, day):
     message = f"{ip}\n{user_agent}\n{site}".encode("utf-8", "replace")
-    secret = salt_for(day)
-    keyed = _keyed.get(secret)
-    if keyed is None:  # the HMAC's key schedule, once per salt rather than once per hit
+    # hmac.digest: OpenSSL's one-shot HMAC, a third of the cost of building an HMAC object per hit.
+    return hmac.digest(_key(salt_for(day)), message, "sha256").hex()[:KEY_LENGTH]
+
+
+def _key(secret):
+    key = _keyed.get(secret)
+    if key is None:
         if len(_keyed) > 4:
             _keyed.clear()
-        keyed = _keyed[secret] = hmac.new(secret.encode(), digestmod=hashlib.sha256)
-    keyed = keyed.copy()
-    keyed.update(message)
-    return keyed.hexdigest()[:KEY_LENGTH]
+        key = _keyed[secret] = secret.encode()
+    return key
 
 
 def delete_old_salts(now=None):

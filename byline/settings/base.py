@@ -173,6 +173,9 @@ TRUSTED_PROXIES = env_list("BYLINE_TRUSTED_PROXIES")
 RAW_HIT_RETENTION_DAYS = int(os.environ.get("BYLINE_RAW_HIT_RETENTION_DAYS", "30"))
 # Counted hits per visitor per minute before the rest are filtered as a reload loop or script.
 PIXEL_RATE_CAP = int(os.environ.get("BYLINE_PIXEL_RATE_CAP", "30"))
+# Where the pixel journals each hit before answering (tracking.journal): a local disk, shared by every
+# worker process on the host.
+PIXEL_JOURNAL_DIR = Path(os.environ.get("BYLINE_PIXEL_JOURNAL_DIR", VAR_DIR / "pixel-journal"))
 # Checking republished copies (verify/): private hosts that may be fetched anyway, e.g. "127.0.0.1" in tests.
 VERIFY_ALLOW_HOSTS = env_list("BYLINE_VERIFY_ALLOW_HOSTS")
 VERIFY_INTERVAL_HOURS = float(os.environ.get("BYLINE_VERIFY_INTERVAL_HOURS", "24"))

@@ -1,6 +1,7 @@
 import pytest
 
 from tracking.endpoint import PixelEndpoint, write_hits
+from tracking.journal import Journal
 
 from .helpers import Rsgi
 
@@ -12,8 +13,16 @@ class InlineRecorder:
         write_hits([row])
         return True
 
-    async def record_async(self, row, timeout=None):
-        return self.record(row)
+
+
+class InlineCommitter:
+    """The RSGI side's committer, writing each journaled hit at once inside the test's transaction."""
+
+    def full(self):
+        return False
+
+    def add(self, row, mark):
+        write_hits([row])
 
 
 def not_found(environ, start_response):
@@ -22,7 +31,9 @@ def not_found(environ, start_response):
 
 
 @pytest.fixture(params=["wsgi", "rsgi"])
-def pixel_app(request):
-    """The pixel as gunicorn or granian's WSGI interface serves it, and as granian's RSGI interface does."""
-    app = PixelEndpoint(not_found, recorder=InlineRecorder())
-    return app if request.param == "wsgi" else Rsgi(app)
+def pixel_app(request, tmp_path):
+    """The pixel as gunicorn or granian's WSGI interface serves it, and as granian's RSGI interface does
+    (through a journal of its own)."""
+    if request.param == "wsgi":
+        return PixelEndpoint(not_found, recorder=InlineRecorder())
+    return Rsgi(PixelEndpoint(not_found, journal=Journal(tmp_path / "journal"), committer=InlineCommitter()))

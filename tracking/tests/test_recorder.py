@@ -1,6 +1,6 @@
-"""Group commit: concurrent hits share transactions, and nobody is told "recorded" before the commit."""
+"""Group commit for WSGI servers: concurrent hits share transactions, and nobody is told "recorded" before
+the commit."""
 
-import asyncio
 import threading
 from datetime import datetime, timezone
 
@@ -10,7 +10,7 @@ from tracking.endpoint import PixelEndpoint, write_hits
 from tracking.models import Hit
 from tracking.recorder import GroupCommitRecorder
 
-from .helpers import request, run_coroutine
+from .helpers import request
 
 # The writer thread opens its own transactions, so every test here needs a real, shared database.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,35 +85,3 @@ def test_rows_from_many_threads_all_reach_the_database(recorders):
         thread.join(10)
     assert results == [True] * 50
     assert sorted(Hit.objects.values_list("copy", flat=True)) == sorted(row["copy"] for row in rows)
-
-
-def test_coroutines_waiting_for_one_batch_are_answered_by_its_commit_and_not_before(recorders):
-    recorder, batches, first_batch_started, release_first_batch = holding_its_first_batch(recorders)
-    first = threading.Thread(target=recorder.record, args=("first",))
-    first.start()
-    assert first_batch_started.wait(10)
-
-    async def hits_queued_behind_a_running_commit():
-        hits = [asyncio.ensure_future(recorder.record_async(f"hit {n}")) for n in range(30)]
-        await asyncio.sleep(0.05)
-        assert recorder.queued() == 30
-        assert not any(hit.done() for hit in hits)  # nobody answered while their hit is not committed
-        release_first_batch.set()
-        return await asyncio.gather(*hits)
-
-    assert run_coroutine(hits_queued_behind_a_running_commit()) == [True] * 30
-    first.join(10)
-    assert sorted(batches[1]) == sorted(f"hit {n}" for n in range(30))  # one commit for all of them
-
-
-def test_a_coroutine_whose_hit_is_not_committed_in_time_gets_false(recorders):
-    release = threading.Event()
-
-    def stuck(rows):
-        release.wait(10)
-
-    recorder = recorders(stuck)
-    try:
-        assert run_coroutine(recorder.record_async({"anything": 1}, timeout=0.2)) is False
-    finally:
-        release.set()

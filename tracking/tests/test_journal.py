@@ -1,0 +1,241 @@
+"""The RSGI pixel's journal: a hit is in a file before it is answered, in the database a moment later, and a
+dead process's journal is stored exactly once by the next process to start."""
+
+import asyncio
+import fcntl
+import os
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+import pytest
+
+from tracking.endpoint import write_batch, write_hits
+from tracking.journal import SUFFIX, Journal, decode, encode, recover
+from tracking.models import Hit, JournalMark
+from tracking.recorder import Busy, JournalCommitter
+
+AT = datetime(2026, 12, 4, 17, 30, 5, 123456, tzinfo=timezone.utc)
+
+
+def hit(n, **fields):
+    return {"received_at": AT, "story_id": 7, "via": "html", "copy": f"https://partner.example/p/{n}",
+            "visitor": f"{n:016x}", "filtered": "", **fields}
+
+
+def journal_files(directory):
+    return sorted(path.name for path in directory.glob(f"*{SUFFIX}"))
+
+
+def test_a_line_reads_back_as_the_row_it_was_written_from():
+    for row in (hit(1), hit(2, story_id=None, via="", copy="", visitor="", filtered="malformed"),
+                hit(3, received_at=AT.replace(microsecond=0)), hit(4, copy="https://partner.example/ünï")):
+        assert decode(encode(row)[:-1]) == row
+
+
+def test_tabs_and_line_ends_in_an_address_cannot_break_a_line():
+    line = encode(hit(1, copy="https://partner.example/a\tb\nc\rd"))
+    assert line.count(b"\n") == 1 and line.count(b"\t") == 5
+    assert decode(line[:-1])["copy"] == "https://partner.example/a%09b%0Ac%0Dd"
+
+
+def test_a_torn_or_foreign_line_is_not_a_row():
+    line = encode(hit(1))
+    assert decode(line[: len(line) // 2]) is None
+    assert decode(b"not a journal line") is None
+    assert decode(b"\xff\xfe\t1\t2\t3\t4\t5") is None
+
+
+def test_each_append_reports_how_far_the_journal_reaches(tmp_path):
+    journal = Journal(tmp_path)
+    name, first = journal.append(hit(1))
+    same, second = journal.append(hit(2))
+    assert same == name and second == first + len(encode(hit(2)))
+    assert (tmp_path / name).read_bytes() == encode(hit(1)) + encode(hit(2))
+    journal.close()
+
+
+def test_a_full_journal_moves_to_a_new_file_and_the_old_one_goes_once_the_database_holds_it(tmp_path):
+    journal = Journal(tmp_path, rotate_bytes=1)  # every hit starts a new file
+    first, end_of_first = journal.append(hit(1))
+    second, end_of_second = journal.append(hit(2))
+    assert first != second and journal_files(tmp_path) == sorted([first, second])
+    assert journal.stored({first: end_of_first - 1}) == []  # not all of it yet
+    assert journal.stored({first: end_of_first}) == [first]
+    assert journal_files(tmp_path) == [second]  # the current file stays
+    journal.close(all_stored=True)
+    assert journal_files(tmp_path) == []
+
+
+@pytest.mark.django_db
+def test_a_dead_process_journal_is_stored_once_from_its_mark_and_deleted(tmp_path):
+    journal = Journal(tmp_path)
+    for n in range(5):
+        name, position = journal.append(hit(n))
+        if n == 1:
+            stored_up_to = position  # hits 0 and 1 reached the database before the process died
+    write_hits([hit(0), hit(1)])
+    JournalMark.objects.create(journal=name, position=stored_up_to)
+    journal.close()  # the process is gone: its lock with it
+    with open(tmp_path / name, "ab") as file:
+        file.write(encode(hit(5))[:20])  # a line cut short by the crash: never answered
+
+    assert recover(tmp_path, write_hits) == 3
+    assert sorted(Hit.objects.values_list("copy", flat=True)) == [f"https://partner.example/p/{n}" for n in range(5)]
+    assert journal_files(tmp_path) == []
+    assert not JournalMark.objects.exists()
+    assert recover(tmp_path, write_hits) == 0 and Hit.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_a_live_process_journal_is_left_alone(tmp_path):
+    journal = Journal(tmp_path)
+    name, _ = journal.append(hit(1))
+    JournalMark.objects.create(journal=name, position=0)
+    assert recover(tmp_path, write_hits) == 0
+    assert journal_files(tmp_path) == [name] and JournalMark.objects.filter(journal=name).exists()
+    assert not Hit.objects.exists()
+    journal.close()
+
+
+@pytest.mark.django_db
+def test_a_journal_being_recovered_by_another_process_is_left_to_it(tmp_path):
+    journal = Journal(tmp_path)
+    name, _ = journal.append(hit(1))
+    journal.close()
+    other = os.open(tmp_path / name, os.O_RDONLY)  # another process starting at the same moment took it
+    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        assert recover(tmp_path, write_hits) == 0 and journal_files(tmp_path) == [name]
+    finally:
+        os.close(other)
+
+
+@pytest.mark.django_db
+def test_recovery_clears_marks_of_this_hosts_journals_that_are_gone_and_keeps_other_hosts(tmp_path):
+    journal = Journal(tmp_path)
+    name, _ = journal.append(hit(1))
+    journal.close(all_stored=True)
+    JournalMark.objects.create(journal=name, position=100)
+    JournalMark.objects.create(journal=f"another-host-1-abcd{SUFFIX}", position=100)
+    recover(tmp_path, write_hits)
+    assert list(JournalMark.objects.values_list("journal", flat=True)) == [f"another-host-1-abcd{SUFFIX}"]
+
+
+# ---- the committer
+
+
+class Writer:
+    """write_batch double: records batches; can be told to find the database busy or broken."""
+
+    def __init__(self, fail_with=()):
+        self.batches, self.fail_with = [], list(fail_with)
+
+    def __call__(self, rows, marks, forget):
+        if self.fail_with:
+            raise self.fail_with.pop(0)
+        self.batches.append(([row["copy"] for row in rows], dict(marks), list(forget)))
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def test_hits_added_in_one_turn_of_the_loop_are_committed_together_with_their_marks(tmp_path):
+    journal, writer = Journal(tmp_path), Writer()
+    committer = JournalCommitter(journal, writer)
+
+    async def scenario():
+        for n in range(3):
+            committer.add(hit(n), journal.append(hit(n)))
+        assert writer.batches == []  # answered already; stored on the loop's next turn
+        await asyncio.sleep(0)
+        return journal.name, journal.written
+
+    name, written = run(scenario())
+    assert writer.batches == [([f"https://partner.example/p/{n}" for n in range(3)], {name: written}, [])]
+    journal.close()
+
+
+def test_a_busy_or_failing_database_keeps_the_batch_and_tries_again(tmp_path, caplog):
+    journal = Journal(tmp_path)
+    writer = Writer(fail_with=[Busy(), RuntimeError("disk I/O error")])
+    committer = JournalCommitter(journal, writer)
+
+    async def scenario():
+        committer.add(hit(1), journal.append(hit(1)))
+        committer.add(hit(2), journal.append(hit(2)))
+        for _ in range(100):
+            if writer.batches:
+                return
+            await asyncio.sleep(0.01)
+
+    run(scenario())
+    assert not writer.fail_with  # refused twice, then stored, together and in order
+    assert [copies for copies, _, _ in writer.batches] == [["https://partner.example/p/1",
+                                                            "https://partner.example/p/2"]]
+    assert "disk I/O error" in caplog.text and "Busy" not in caplog.text
+    journal.close()
+
+
+def test_a_committer_too_far_behind_says_it_is_full(tmp_path):
+    journal = Journal(tmp_path)
+    committer = JournalCommitter(journal, Writer(fail_with=[RuntimeError("down")] * 100), max_pending=2)
+
+    async def scenario():
+        committer.add(hit(1), journal.append(hit(1)))
+        assert not committer.full()
+        committer.add(hit(2), journal.append(hit(2)))
+        return committer.full()
+
+    assert run(scenario()) is True
+    journal.close()
+
+
+def test_retired_journals_are_deleted_and_their_marks_dropped_in_the_next_transaction(tmp_path):
+    journal, writer = Journal(tmp_path, rotate_bytes=1), Writer()
+    committer = JournalCommitter(journal, writer)
+
+    async def scenario():
+        committer.add(hit(1), journal.append(hit(1)))
+        first = journal.name
+        committer.add(hit(2), journal.append(hit(2)))  # a new file
+        await asyncio.sleep(0)
+        committer.add(hit(3), journal.append(hit(3)))
+        await asyncio.sleep(0)
+        return first
+
+    first = run(scenario())
+    assert first not in journal_files(tmp_path)
+    assert writer.batches[1][2] == [first]
+    journal.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_thread_writer_stores_hits_and_marks_in_one_transaction(tmp_path):
+    """write_batch, as the committer runs it in its thread for PostgreSQL (here on the suite's database)."""
+    journal = Journal(tmp_path)
+    executor = ThreadPoolExecutor(1)
+    committer = JournalCommitter(journal, write_batch, executor=executor)
+
+    async def scenario():
+        for n in range(3):
+            committer.add(hit(n), journal.append(hit(n)))
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            if not committer.queued():
+                return
+
+    try:
+        run(scenario())
+    finally:
+        executor.submit(_close_connection).result()
+        executor.shutdown()
+    assert sorted(Hit.objects.values_list("visitor", flat=True)) == [f"{n:016x}" for n in range(3)]
+    assert list(JournalMark.objects.values_list("journal", "position")) == [(journal.name, journal.written)]
+    journal.close()
+
+
+def _close_connection():
+    from django.db import connection
+
+    connection.close()
