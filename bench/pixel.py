@@ -12,13 +12,13 @@ What it does, all on loopback and in a throwaway directory:
    - nginx (1 worker, access_log off) serving a 43-byte GIF with the pixel's no-store headers;
    - granian, 1 worker: a bare WSGI app and a bare RSGI app returning tracking.endpoint.GIF (the server's own
      cost);
-   - granian RSGI, 1 worker: byline.wsgi with the recorder replaced by one that stores nothing
+   - granian RSGI, 1 worker: byline.wsgi with the hit neither journaled nor stored
      (hit_from_request runs: signature, copy, visitor key, filters; the app's code is not touched, the swap
      happens in this module, imported by granian as `bench.pixel:<name>`);
-   - granian RSGI, 1 worker, byline.wsgi:application as in production (SQLite WAL, group commit); the same
-     over granian's WSGI interface with each --threads value as --blocking-threads; RSGI with 2 workers; RSGI
-     with PRAGMA synchronous=FULL (an fsync per commit, what "on disk" means against power loss); gunicorn
-     gthread for comparison;
+   - granian RSGI, 1 worker, byline.wsgi:application as in production (SQLite WAL; each hit journaled and
+     answered, then committed in a batch, tracking.journal); the same over granian's WSGI interface (each
+     request waits for its batch's commit) with each --threads value as --blocking-threads; RSGI with 2
+     workers; gunicorn gthread for comparison;
    - the same production app on PostgreSQL (a scratch database bench_pixel, created and dropped) when
      something answers on 127.0.0.1:5432;
 3. loads each with wrk (--latency, a Lua script giving every request its own page URL

@@ -126,7 +126,7 @@ class JournalCommitter:
         self._rows = []
         self._forget = []  # journals rotated away whose marks can go
         self._scheduled = self._running = False
-        self._in_flight = 0
+        self._in_flight, self._in_flight_rows, self._in_flight_future = 0, [], None
         self._failures = 0
 
     def full(self):
@@ -145,8 +145,14 @@ class JournalCommitter:
             asyncio.get_running_loop().call_soon(self._commit)
 
     def flush(self):
-        """Commit what is queued now, blocking (at shutdown); False if it could not be."""
+        """Commit what is queued now, blocking (at shutdown); True if the database holds every hit added."""
         self._scheduled = False
+        if self._running:  # the commit in the thread first: its hits come before the queued ones
+            try:
+                self._in_flight_future.result(timeout=30)
+            except Exception:
+                self._rows[:0] = self._in_flight_rows
+            self._running, self._in_flight = False, 0
         rows, forget = self._rows, self._forget
         if not rows:
             return True
@@ -176,12 +182,14 @@ class JournalCommitter:
             else:
                 self._committed(rows)
             return
-        self._running, self._in_flight = True, len(rows)
-        loop = asyncio.get_running_loop()
-        done = loop.run_in_executor(self.executor, self.write_batch, rows, _marks(rows), forget)
+        self._running, self._in_flight, self._in_flight_rows = True, len(rows), rows
+        self._in_flight_future = self.executor.submit(self.write_batch, rows, _marks(rows), forget)
+        done = asyncio.wrap_future(self._in_flight_future)
         done.add_done_callback(lambda future: self._finished(future, rows, forget))
 
     def _finished(self, future, rows, forget):
+        if not self._running:  # flush() at shutdown took care of it
+            return
         self._running, self._in_flight = False, 0
         error = future.exception()
         if error is None:

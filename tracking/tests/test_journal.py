@@ -239,3 +239,24 @@ def _close_connection():
     from django.db import connection
 
     connection.close()
+
+
+def test_at_shutdown_a_failed_commit_in_the_thread_is_written_again_before_the_rest(tmp_path):
+    journal = Journal(tmp_path)
+    executor = ThreadPoolExecutor(1)
+    writer = Writer(fail_with=[RuntimeError("connection lost")])
+    committer = JournalCommitter(journal, writer, executor=executor)
+
+    async def scenario():
+        committer.add(hit(1), journal.append(hit(1)))
+        await asyncio.sleep(0)  # the first batch goes to the thread, and fails there
+        committer.add(hit(2), journal.append(hit(2)))
+
+    run(scenario())
+    try:
+        assert committer.flush() is True
+    finally:
+        executor.shutdown()
+    assert [copies for copies, _, _ in writer.batches] == [["https://partner.example/p/1",
+                                                            "https://partner.example/p/2"]]
+    journal.close(all_stored=True)
