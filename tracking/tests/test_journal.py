@@ -14,6 +14,8 @@ from tracking.journal import SUFFIX, Journal, decode, encode, recover
 from tracking.models import Hit, JournalMark
 from tracking.recorder import Busy, JournalCommitter
 
+from .helpers import run_coroutine
+
 AT = datetime(2026, 12, 4, 17, 30, 5, 123456, tzinfo=timezone.utc)
 
 
@@ -136,8 +138,7 @@ class Writer:
         self.batches.append(([row["copy"] for row in rows], dict(marks), list(forget)))
 
 
-def run(coroutine):
-    return asyncio.run(coroutine)
+run = run_coroutine  # asyncio.run in a thread: the browser tests leave a loop running in this one
 
 
 def test_hits_added_in_one_turn_of_the_loop_are_committed_together_with_their_marks(tmp_path):
