@@ -500,10 +500,25 @@ def build_site(pages, env, label):
     return next(ln for ln in out.splitlines() if ln.startswith("PIXEL ")).split()[1]
 
 
+# The event loop of the RSGI servers, as the README's pixel server runs it (`--rsgi-loop`).
+RSGI_LOOP = "uvloop"
+
+
+def _loop_version(name):
+    if name == "asyncio":
+        return f"asyncio (Python {platform.python_version()})"
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{name} {version(name)}"
+    except PackageNotFoundError:
+        raise SystemExit(f"{name} is not installed in this virtualenv (pip install {name}, or --rsgi-loop asyncio)")
+
+
 def server_command(kind, port, threads=None, workers=1, target="byline.wsgi:application"):
     if kind == "rsgi":  # granian's event loop answers the pixel; the site runs in the app's own threads
-        return [str(VENV_BIN / "granian"), "--interface", "rsgi", "--host", "127.0.0.1", "--port", str(port),
-                "--workers", str(workers), "--log-level", "warning", "--no-ws", target]
+        return [str(VENV_BIN / "granian"), "--interface", "rsgi", "--loop", RSGI_LOOP, "--host", "127.0.0.1",
+                "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-ws", target]
     if kind == "granian":
         return [str(VENV_BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(workers), "--blocking-threads", str(threads or 1), "--log-level", "warning",
@@ -549,6 +564,8 @@ def main(args):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    global RSGI_LOOP
+    RSGI_LOOP = args.rsgi_loop
     try:
         wrk = shutil.which("wrk")
         nginx = shutil.which("nginx")
@@ -559,6 +576,7 @@ def main(args):
             "granian": pages.tool_version([str(VENV_BIN / "granian"), "--version"]),
             "gunicorn": pages.tool_version([str(VENV_BIN / "gunicorn"), "--version"]),
             "sqlite": sqlite3.sqlite_version,
+            f"event loop of the RSGI servers (granian --loop {RSGI_LOOP})": _loop_version(RSGI_LOOP),
         }
         cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                     if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else "?"
@@ -860,6 +878,9 @@ def parse_args(argv=None):
     p.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1: the cores are few)")
     p.add_argument("--rounds", type=int, default=2, help="rounds over every server; medians reported (default 2)")
     p.add_argument("--warmup", type=int, default=1, help="seconds of unmeasured load before each run (default 1)")
+    p.add_argument("--rsgi-loop", default=RSGI_LOOP, choices=["asyncio", "uvloop", "rloop"],
+                   help="granian's --loop for the RSGI servers (default uvloop, as in the README; rloop must be "
+                        "installed by hand)")
     p.add_argument("--skip-gunicorn", action="store_true")
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--skip-variants", action="store_true", help="leave out 2 workers and a new User-Agent per request")

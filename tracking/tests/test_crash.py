@@ -130,7 +130,8 @@ class Server:
 
     def start(self):
         self.port = free_port()
-        threads = ["--blocking-threads", "8"] if self.interface == "wsgi" else []
+        # As the README runs each: WSGI with blocking threads, RSGI (the pixel server) on uvloop.
+        threads = ["--blocking-threads", "8"] if self.interface == "wsgi" else ["--loop", "uvloop"]
         cmd = [granian_path(), "--interface", self.interface, "--host", "127.0.0.1", "--port", str(self.port),
                "--workers", "2", *threads, "--log-level", "warning", "--no-ws", "byline.wsgi:application"]
         with open(self.log_path, "ab") as log:
