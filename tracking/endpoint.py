@@ -125,7 +125,7 @@ def write_batch(rows, marks, forget):
         with transaction.atomic():
             write_hits(rows)
             with connection.cursor() as cursor:
-                write_marks(cursor, marks, "%s")
+                write_marks(cursor, marks, "%s", connection.ops.quote_name)
             if forget:
                 JournalMark.objects.filter(journal__in=forget).delete()
     except Exception:
@@ -164,7 +164,7 @@ class SQLiteWriter:
         try:
             writer.execute("BEGIN IMMEDIATE")
             insert_hits(writer, rows, self._stamp, "?", self._quote, SQLITE_ROWS_PER_INSERT)
-            write_marks(writer, marks, "?")
+            write_marks(writer, marks, "?", self._quote)
             if forget:
                 writer.execute(f"DELETE FROM {self._quote(JournalMark._meta.db_table)} WHERE journal IN "
                                f"({', '.join('?' * len(forget))})", forget)

@@ -79,18 +79,20 @@ def is_prefetch(environ):
 
 class RateCap:
     """At most `limit` counted hits per visitor key per minute in this process; beyond that a visitor is a
-    reload loop or a script. Kept in memory only: it holds visitor keys, never addresses."""
+    reload loop or a script. Kept in memory only: it holds visitor keys, never addresses.
+
+    No lock: each dictionary operation is atomic under the GIL, and two threads racing over the same key or
+    the minute's reset can at worst let one hit more through, which a cap of thirty can afford."""
 
     def __init__(self, limit=30, window=60.0):
         self.limit, self.window = limit, window
         self._counts, self._started = {}, time.monotonic()
-        self._lock = threading.Lock()
 
     def allow(self, visitor):
-        with self._lock:
-            now = time.monotonic()
-            if now - self._started > self.window:
-                self._counts, self._started = {}, now
-            count = self._counts.get(visitor, 0) + 1
-            self._counts[visitor] = count
-            return count <= self.limit
+        now = time.monotonic()
+        if now - self._started > self.window:
+            self._counts, self._started = {}, now
+        counts = self._counts
+        count = counts.get(visitor, 0) + 1
+        counts[visitor] = count
+        return count <= self.limit

@@ -22,9 +22,10 @@ import os
 import secrets
 import socket
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from .models import JournalMark
 
@@ -119,13 +120,19 @@ class Journal:
             self._fd = None
 
 
-def write_marks(cursor, marks, marker):
+def write_marks(cursor, marks, marker, quote):
     """Upsert {journal name: position} on a DB-API cursor, in the caller's transaction."""
-    table = connection.ops.quote_name(JournalMark._meta.db_table)
-    sql = (f"INSERT INTO {table} (journal, position) VALUES ({marker}, {marker}) "
-           f"ON CONFLICT (journal) DO UPDATE SET position = excluded.position")
+    sql = _marks_sql(marker, quote)
     for name, position in marks.items():
         cursor.execute(sql, (name, position))
+
+
+@lru_cache(maxsize=4)
+def _marks_sql(marker, quote):
+    # Built once: on the event loop, every use of django.db.connection in a new request's context made a
+    # new DatabaseWrapper.
+    return (f"INSERT INTO {quote(JournalMark._meta.db_table)} (journal, position) VALUES ({marker}, {marker}) "
+            f"ON CONFLICT (journal) DO UPDATE SET position = excluded.position")
 
 
 def recover(directory, write_hits):
