@@ -41,6 +41,7 @@ import contextlib
 import json
 import os
 import platform
+import secrets
 import shutil
 import signal
 import socket
@@ -159,9 +160,13 @@ local next_id = 0
 local agents = {AGENTS}
 local unique = {UNIQUE}
 
+-- Each wrk run its own page URLs (BENCH_RUN, set per run): a late commit of a warm-up's hit must not pass
+-- for a second copy of the measured run's.
+local run = os.getenv("BENCH_RUN") or "0"
+
 function setup(thread)
   next_id = next_id + 1
-  thread:set("tid", next_id)
+  thread:set("tid", run .. "." .. next_id)
   table.insert(threads, thread)
 end
 
@@ -206,7 +211,9 @@ def make_wrk(script, wrk_threads):
     def run_wrk(url, connections, duration):
         cmd = ["wrk", f"-t{wrk_threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "--latency",
                "-s", str(script), url]
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=False).stdout
+        env = {**os.environ, "BENCH_RUN": secrets.token_hex(4)}
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=False,
+                             env=env).stdout
         line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
         if line is None:
             raise RuntimeError(f"could not read wrk output:\n{out}")
@@ -231,13 +238,15 @@ def run_python_client(url, connections, duration, unique=False):
     totals = {"answered": 0, "non2xx": 0, "errors": 0, "sent": 0}
     latencies = []
 
+    run = secrets.token_hex(4)
+
     def worker(tid):
         conn, mine, n = None, [], 0
         answered = non2xx = errors = 0
         while time.monotonic() < deadline:
             n += 1
             host = f"p{(n // len(USER_AGENTS)) % PARTNER_HOSTS}.partner.example"
-            path = f"{parts.path}?url={quote(f'https://{host}/p/{tid}-{n}', safe='')}"
+            path = f"{parts.path}?url={quote(f'https://{host}/p/{run}.{tid}-{n}', safe='')}"
             ua = (f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.{n}.{tid} "
                   "Safari/537.36") if unique else USER_AGENTS[n % len(USER_AGENTS)]
             try:
@@ -468,6 +477,18 @@ def measure_micro(env, path, label, iterations=3000):
 
 # --------------------------------------------------------------------------------------------------------
 # The run
+
+def settled(read, pause=0.3, timeout=15):
+    """read() once two readings `pause` apart agree (the server has stored everything it answered)."""
+    last, deadline = read(), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(pause)
+        now = read()
+        if now == last:
+            return now
+        last = now
+    return last
+
 
 def site_env(var_dir, **extra):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CACHE_URL")}
@@ -708,14 +729,14 @@ def main(args):
                 if args.warmup:
                     load(url, args.connections, args.warmup)
                 if s["table"]:
-                    time.sleep(0.3)
-                    before = s["table"].max_id()
+                    before = settled(s["table"].max_id)
                 r = pages.measured(load, url, args.connections, args.duration, s["sid"])
                 results[s["name"]].append(r)
                 extra = ""
                 if s["table"]:
-                    time.sleep(0.5)  # requests still in flight when wrk stopped are answered and stored
-                    got = s["table"].since(before)
+                    # Requests in flight when wrk stopped are answered and stored; the RSGI pixel stores what it
+                    # answered a moment later (tracking.journal).
+                    got = settled(lambda: s["table"].since(before))
                     c = checks[s["name"]]
                     c["runs"] += 1
                     for key in ("answered", "sent"):

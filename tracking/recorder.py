@@ -116,7 +116,10 @@ class JournalCommitter:
     again after a growing pause; its hits are safe in the journal meanwhile. Past `max_pending` queued hits
     `full()` says so and the pixel answers 503 instead of taking more."""
 
-    RETRY_DELAYS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1.0)
+    # Another writer holds the lock for a commit's length (milliseconds): try again soon, and keep trying.
+    BUSY_DELAYS = (0.0005, 0.001, 0.002, 0.005)
+    # Something is wrong (disk, server gone): back off, up to a second between attempts.
+    RETRY_DELAYS = (0.001, 0.01, 0.05, 0.25, 1.0)
 
     def __init__(self, journal, write_batch, executor=None, max_pending=100_000):
         self.journal = journal
@@ -207,9 +210,10 @@ class JournalCommitter:
     def _failed(self, rows, forget, error):
         self._rows[:0] = rows  # first in line again, in journal order
         self._forget[:0] = forget
-        if not isinstance(error, Busy):
+        delays = self.BUSY_DELAYS if isinstance(error, Busy) else self.RETRY_DELAYS
+        if delays is self.RETRY_DELAYS:
             logger.error("Could not write %d pixel hits (they stay in the journal): %r", len(rows), error)
-        delay = self.RETRY_DELAYS[min(self._failures, len(self.RETRY_DELAYS) - 1)]
+        delay = delays[min(self._failures, len(delays) - 1)]
         self._failures += 1
         self._scheduled = True
         asyncio.get_running_loop().call_later(delay, self._commit)
