@@ -33,7 +33,6 @@ logger = logging.getLogger(__name__)
 
 SUFFIX = ".hits"
 ROTATE_BYTES = 16 * 1024 * 1024
-_FIELDS = ("story_id", "via", "copy", "visitor", "filtered")
 
 
 def encode(row):
@@ -79,9 +78,14 @@ class Journal:
         fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC,
                      0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else holds it
+        self._retire()
+        self.name, self._fd, self.written = name, fd, 0
+
+    def _retire(self):
+        """Stop writing to the current file; it goes once the database holds its `written` bytes."""
         if self._fd is not None:
             self._retired[self.name] = (self._fd, self.written)
-        self.name, self._fd, self.written = name, fd, 0
+            self._fd = None
 
     def append(self, row):
         """Write one hit; returns (journal name, bytes written so far). Raises OSError if it could not."""
@@ -89,7 +93,10 @@ class Journal:
             self._start_file()
         line = encode(row)
         written = os.write(self._fd, line)
-        if written != len(line):  # a full disk mid-line: the torn line is skipped on recovery
+        if written != len(line):
+            # A full disk mid-line. Recovery stops at the last whole line, but a line appended after the torn
+            # one would be glued to it and lost: the next hit starts a new file.
+            self._retire()
             raise OSError(f"journal write cut short ({written} of {len(line)} bytes)")
         self.written += written
         return self.name, self.written

@@ -69,6 +69,25 @@ def test_a_full_journal_moves_to_a_new_file_and_the_old_one_goes_once_the_databa
 
 
 @pytest.mark.django_db
+def test_after_a_write_cut_short_the_next_hit_goes_to_a_new_file_and_recovery_finds_every_whole_line(
+        tmp_path, monkeypatch):
+    journal = Journal(tmp_path)
+    first, _ = journal.append(hit(1))
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, data[:10]))  # the disk fills up
+    with pytest.raises(OSError):
+        journal.append(hit(2))
+    monkeypatch.setattr(os, "write", real_write)
+    second, _ = journal.append(hit(3))
+    assert second != first
+    journal.close()
+
+    assert recover(tmp_path, write_hits) == 2
+    assert sorted(Hit.objects.values_list("copy", flat=True)) == ["https://partner.example/p/1",
+                                                                   "https://partner.example/p/3"]
+
+
+@pytest.mark.django_db
 def test_a_dead_process_journal_is_stored_once_from_its_mark_and_deleted(tmp_path):
     journal = Journal(tmp_path)
     for n in range(5):
