@@ -38,7 +38,7 @@ from republish.pixel import parse_pixel_path, sign
 from . import filters
 from .copies import host_of, is_partner_preview, normalize
 from .journal import Journal, recover, write_marks
-from .models import Copy, Hit, JournalMark
+from .models import Copy, Hit
 from .recorder import Busy, Checkpointer, GroupCommitRecorder, JournalCommitter
 from .visitors import client_ip, has_salt, salt_for, visitor_key
 
@@ -68,7 +68,7 @@ DJANGO_THREADS = 16
 
 _COLUMNS = ("received_at", "story_id", "via", "copy", "visitor", "filtered")
 ROWS_PER_INSERT = 100  # 600 parameters: within every SQLite build's limit (999 in old ones)
-# On the loop recorder's own connection: SQLite 3.32 and later take 32,766 parameters.
+# On SQLiteWriter's own connection: SQLite 3.32 and later take 32,766 parameters.
 SQLITE_ROWS_PER_INSERT = 1000 if sqlite3.sqlite_version_info >= (3, 32) else ROWS_PER_INSERT
 
 
@@ -125,9 +125,7 @@ def write_batch(rows, marks, forget):
         with transaction.atomic():
             write_hits(rows)
             with connection.cursor() as cursor:
-                write_marks(cursor, marks, "%s", connection.ops.quote_name)
-            if forget:
-                JournalMark.objects.filter(journal__in=forget).delete()
+                write_marks(cursor, marks, forget, "%s", connection.ops.quote_name)
     except Exception:
         connection.close()  # a fresh connection for the next try
         raise
@@ -164,22 +162,15 @@ class SQLiteWriter:
         try:
             writer.execute("BEGIN IMMEDIATE")
             insert_hits(writer, rows, self._stamp, "?", self._quote, SQLITE_ROWS_PER_INSERT)
-            write_marks(writer, marks, "?", self._quote)
-            if forget:
-                writer.execute(f"DELETE FROM {self._quote(JournalMark._meta.db_table)} WHERE journal IN "
-                               f"({', '.join('?' * len(forget))})", forget)
+            write_marks(writer, marks, forget, "?", self._quote)
             writer.execute("COMMIT")
-        except sqlite3.OperationalError as error:
+        except BaseException as error:
             if writer.in_transaction:
                 writer.rollback()
-            if error.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            if isinstance(error, sqlite3.OperationalError) and error.sqlite_errorcode in (
+                    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise Busy from error
-            self.close()
-            raise
-        except BaseException:
-            if writer.in_transaction:
-                writer.rollback()
-            self.close()
+            self.close()  # anything else: a fresh connection for the next try
             raise
 
     def close(self):

@@ -127,19 +127,23 @@ class Journal:
             self._fd = None
 
 
-def write_marks(cursor, marks, marker, quote):
-    """Upsert {journal name: position} on a DB-API cursor, in the caller's transaction."""
-    sql = _marks_sql(marker, quote)
+def write_marks(cursor, marks, forget, marker, quote):
+    """Upsert {journal name: position} and delete the marks of the journals in `forget` (deleted files), on
+    a DB-API cursor, in the caller's transaction."""
+    upsert, table = _marks_sql(marker, quote)
     for name, position in marks.items():
-        cursor.execute(sql, (name, position))
+        cursor.execute(upsert, (name, position))
+    if forget:
+        cursor.execute(f"DELETE FROM {table} WHERE journal IN ({', '.join([marker] * len(forget))})", list(forget))
 
 
 @lru_cache(maxsize=4)
 def _marks_sql(marker, quote):
     # Built once: on the event loop, every use of django.db.connection in a new request's context made a
     # new DatabaseWrapper.
-    return (f"INSERT INTO {quote(JournalMark._meta.db_table)} (journal, position) VALUES ({marker}, {marker}) "
-            f"ON CONFLICT (journal) DO UPDATE SET position = excluded.position")
+    table = quote(JournalMark._meta.db_table)
+    return (f"INSERT INTO {table} (journal, position) VALUES ({marker}, {marker}) "
+            f"ON CONFLICT (journal) DO UPDATE SET position = excluded.position"), table
 
 
 def recover(directory, write_hits):

@@ -128,8 +128,8 @@ class JournalCommitter:
         self.max_pending = max_pending
         self._rows = []
         self._forget = []  # journals rotated away whose marks can go
-        self._scheduled = self._running = False
-        self._in_flight, self._in_flight_rows, self._in_flight_future = 0, [], None
+        self._scheduled = False
+        self._in_flight_rows, self._in_flight_future = [], None  # a commit running in the executor
         self._failures = 0
 
     def full(self):
@@ -137,7 +137,11 @@ class JournalCommitter:
 
     def queued(self):
         """Hits not yet committed (waiting, or in a commit that is running)."""
-        return len(self._rows) + self._in_flight
+        return len(self._rows) + len(self._in_flight_rows)
+
+    @property
+    def _running(self):
+        return self._in_flight_future is not None
 
     def add(self, row, mark):
         """Queue a hit already in the journal; `mark` is (journal name, bytes written up to its line)."""
@@ -155,7 +159,7 @@ class JournalCommitter:
                 self._in_flight_future.result(timeout=30)
             except Exception:
                 self._rows[:0] = self._in_flight_rows
-            self._running, self._in_flight = False, 0
+            self._in_flight_rows, self._in_flight_future = [], None
         rows, forget = self._rows, self._forget
         if not rows:
             return True
@@ -185,7 +189,7 @@ class JournalCommitter:
             else:
                 self._committed(rows)
             return
-        self._running, self._in_flight, self._in_flight_rows = True, len(rows), rows
+        self._in_flight_rows = rows
         self._in_flight_future = self.executor.submit(self.write_batch, rows, _marks(rows), forget)
         done = asyncio.wrap_future(self._in_flight_future)
         done.add_done_callback(lambda future: self._finished(future, rows, forget))
@@ -193,7 +197,7 @@ class JournalCommitter:
     def _finished(self, future, rows, forget):
         if not self._running:  # flush() at shutdown took care of it
             return
-        self._running, self._in_flight = False, 0
+        self._in_flight_rows, self._in_flight_future = [], None
         error = future.exception()
         if error is None:
             self._committed(rows)

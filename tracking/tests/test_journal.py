@@ -280,3 +280,12 @@ def test_at_shutdown_a_failed_commit_in_the_thread_is_written_again_before_the_r
     assert [copies for copies, _, _ in writer.batches] == [["https://partner.example/p/1",
                                                             "https://partner.example/p/2"]]
     journal.close(all_stored=True)
+
+
+@pytest.mark.django_db
+def test_a_batch_stores_its_hits_moves_its_marks_and_drops_the_marks_of_deleted_journals():
+    JournalMark.objects.create(journal=f"gone{SUFFIX}", position=500)
+    JournalMark.objects.create(journal=f"current{SUFFIX}", position=100)
+    write_batch([hit(1), hit(2)], {f"current{SUFFIX}": 300}, [f"gone{SUFFIX}"])
+    assert Hit.objects.count() == 2
+    assert list(JournalMark.objects.values_list("journal", "position")) == [(f"current{SUFFIX}", 300)]
