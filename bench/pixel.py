@@ -525,15 +525,13 @@ def build_site(pages, env, label):
 RSGI_LOOP = "uvloop"
 
 
-def _loop_version(name):
+def _loop_version(pages, name):
     if name == "asyncio":
         return f"asyncio (Python {platform.python_version()})"
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return f"{name} {version(name)}"
-    except PackageNotFoundError:
+    found = pages.package_version(name)
+    if found is None:
         raise SystemExit(f"{name} is not installed in this virtualenv (pip install {name}, or --rsgi-loop asyncio)")
+    return f"{name} {found}"
 
 
 def server_command(kind, port, threads=None, workers=1, target="byline.wsgi:application"):
@@ -597,7 +595,7 @@ def main(args):
             "granian": pages.tool_version([str(VENV_BIN / "granian"), "--version"]),
             "gunicorn": pages.tool_version([str(VENV_BIN / "gunicorn"), "--version"]),
             "sqlite": sqlite3.sqlite_version,
-            f"event loop of the RSGI servers (granian --loop {RSGI_LOOP})": _loop_version(RSGI_LOOP),
+            f"event loop of the RSGI servers (granian --loop {RSGI_LOOP})": _loop_version(pages, RSGI_LOOP),
         }
         cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                     if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else "?"
