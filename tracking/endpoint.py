@@ -37,7 +37,7 @@ from republish.pixel import parse_pixel_path, sign
 
 from . import filters
 from .copies import host_of, is_partner_preview, normalize
-from .journal import Journal, recover, write_marks
+from .journal import Journal, recover, utc_text, write_marks
 from .models import Copy, Hit
 from .recorder import Busy, Checkpointer, GroupCommitRecorder, JournalCommitter
 from .visitors import client_ip, has_salt, salt_for, visitor_key
@@ -99,10 +99,9 @@ def _stamp_for(connection):
     if connection.vendor != "sqlite":
         return lambda value: value  # the PostgreSQL driver takes aware datetimes as they are
     if connection.timezone_name == "UTC":
-        # What Django's SQLite backend stores for timezone.now() (naive UTC text, the "+00:00" cut off), for
-        # a sixth of its cost.
+        # What Django's SQLite backend stores for timezone.now(), for a tenth of its cost.
         def stamp(value, adapt=connection.ops.adapt_datetimefield_value, utc=dt_timezone.utc):
-            return str(value)[:-6] if value.tzinfo is utc else adapt(value)
+            return utc_text(value) if value.tzinfo is utc else adapt(value)
         return stamp
     return connection.ops.adapt_datetimefield_value
 

@@ -1,9 +1,11 @@
 """Hits that are not readers: bots, previews, prefetches, forgeries. Each gets a reason, counted for editors."""
 
-import threading
+import re
 import time
 
-from crawlerdetect import CrawlerDetect
+import re2
+from crawlerdetect.providers.crawlers import data as CRAWLERS
+from crawlerdetect.providers.exclusions import data as EXCLUSIONS
 
 FORGED = "forged"
 MALFORMED = "malformed"
@@ -37,11 +39,40 @@ OUR_BOTS = (
     "go-http-client", "okhttp", "axios/", "node-fetch", "undici", "java/", "libwww-perl", "apache-httpclient",
     "headlesschrome", "phantomjs", "electron/", "lighthouse", "pingdom", "uptimerobot", "statuscake", "site24x7",
 )
-_crawler_detect = CrawlerDetect()
-_detect_lock = threading.Lock()
+
+
+def _crawler_expressions():
+    """CrawlerDetect's maintained lists, matched as CrawlerDetect matches them (browser tokens removed first,
+    then any crawler pattern anywhere, case-insensitively), with the crawler patterns in RE2.
+
+    As one Python expression the 1,460 crawler patterns took 110-150 us on an agent never seen before, as
+    `re` tries each alternative at each position: anyone sending made-up agents could make every hit that
+    dear. RE2 answers in one linear pass, about 1.5 us. It has no look-ahead, which one pattern uses; that
+    one stays in Python."""
+    options = re2.Options()
+    options.case_sensitive = False
+    options.never_capture = True
+    options.max_mem = 64 << 20  # the compiled automaton of the whole list, with room to spare
+    simple = [pattern for pattern in CRAWLERS if "(?!" not in pattern and "(?=" not in pattern]
+    looking_ahead = [pattern for pattern in CRAWLERS if pattern not in simple]
+    return (re.compile("|".join(EXCLUSIONS), re.IGNORECASE), re2.compile("|".join(simple), options),
+            re.compile("|".join(looking_ahead), re.IGNORECASE) if looking_ahead else None)
+
+
+_EXCLUSIONS, _CRAWLERS, _CRAWLERS_LOOKING_AHEAD = _crawler_expressions()
+
+
+def is_crawler(user_agent):
+    """CrawlerDetect's verdict on `user_agent`."""
+    agent = _EXCLUSIONS.sub("", user_agent.strip())
+    if not agent:
+        return False
+    return bool(_CRAWLERS.search(agent) or (_CRAWLERS_LOOKING_AHEAD and _CRAWLERS_LOOKING_AHEAD.search(agent)))
+
+
 # A real audience sends the same few thousand user agents over and over: the verdict on each is kept (in
 # memory only, never with an address) so that most hits cost one dictionary probe instead of ~5 us of
-# substring checks, and a rare agent ~150 us of CrawlerDetect's expressions.
+# substring checks and ~10 us of crawler patterns.
 _verdicts = {}
 MAX_VERDICTS = 10_000
 
@@ -58,10 +89,7 @@ def is_bot(user_agent):
 
 def _is_bot(user_agent):
     lowered = user_agent.lower()
-    if any(marker in lowered for marker in OUR_BOTS):
-        return True
-    with _detect_lock:  # CrawlerDetect keeps the last match on the instance
-        return _crawler_detect.isCrawler(user_agent)
+    return any(marker in lowered for marker in OUR_BOTS) or is_crawler(user_agent)
 
 
 _PURPOSE_HEADERS = ("HTTP_SEC_PURPOSE", "HTTP_PURPOSE", "HTTP_X_PURPOSE", "HTTP_X_MOZ")

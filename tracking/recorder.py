@@ -106,8 +106,9 @@ class Busy(Exception):
 class JournalCommitter:
     """Writes journaled hits (tracking.journal) to the database in batches, off the request path.
 
-    `add()` runs on the event loop; the first hit of a batch schedules a commit for the loop's next turn and
-    every hit that arrives before it runs joins the batch. `write_batch(rows, marks, forget)` stores the rows
+    `add()` runs on the event loop; the first hit of a batch schedules a commit `linger` seconds later and
+    every hit that arrives meanwhile joins the batch. Nobody waits for it (the hits are answered already),
+    and each commit has a fixed cost: one every few milliseconds rather than one per turn of the loop. `write_batch(rows, marks, forget)` stores the rows
     and the journal marks in one transaction: on the loop itself for SQLite (a commit in WAL mode takes a
     fraction of a millisecond, and a thread would make the loop wait for the GIL), in a thread for
     PostgreSQL (whose commits wait on the network), one batch at a time either way.
@@ -121,11 +122,12 @@ class JournalCommitter:
     # Something is wrong (disk, server gone): back off, up to a second between attempts.
     RETRY_DELAYS = (0.001, 0.01, 0.05, 0.25, 1.0)
 
-    def __init__(self, journal, write_batch, executor=None, max_pending=100_000):
+    def __init__(self, journal, write_batch, executor=None, max_pending=100_000, linger=0.01):
         self.journal = journal
         self.write_batch = write_batch
         self.executor = executor  # None: commit on the loop
         self.max_pending = max_pending
+        self.linger = linger
         self._rows = []
         self._forget = []  # journals rotated away whose marks can go
         self._scheduled = False
@@ -148,8 +150,16 @@ class JournalCommitter:
         row["journal"] = mark
         self._rows.append(row)
         if not self._scheduled and not self._running:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._commit)
+            self._schedule()
+
+    def _schedule(self, delay=None):
+        self._scheduled = True
+        delay = self.linger if delay is None else delay
+        loop = asyncio.get_running_loop()
+        if delay:
+            loop.call_later(delay, self._commit)
+        else:
+            loop.call_soon(self._commit)
 
     def flush(self):
         """Commit what is queued now, blocking (at shutdown); True if the database holds every hit added."""
@@ -208,8 +218,7 @@ class JournalCommitter:
         self._failures = 0
         self._forget += self.journal.stored(_marks(rows))  # their marks go in the next transaction
         if self._rows and not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._commit)
+            self._schedule()
 
     def _failed(self, rows, forget, error):
         self._rows[:0] = rows  # first in line again, in journal order
@@ -219,8 +228,7 @@ class JournalCommitter:
             logger.error("Could not write %d pixel hits (they stay in the journal): %r", len(rows), error)
         delay = delays[min(self._failures, len(delays) - 1)]
         self._failures += 1
-        self._scheduled = True
-        asyncio.get_running_loop().call_later(delay, self._commit)
+        self._schedule(delay)
 
 
 def _marks(rows):

@@ -2,15 +2,16 @@
 dead process's journal is stored exactly once by the next process to start."""
 
 import asyncio
+import errno
 import fcntl
 import os
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from tracking.endpoint import write_batch, write_hits
-from tracking.journal import SUFFIX, Journal, decode, encode, recover
+from tracking.journal import FILE_BYTES, SUFFIX, Journal, decode, encode, recover, utc_text
 from tracking.models import Hit, JournalMark
 from tracking.recorder import Busy, JournalCommitter
 
@@ -34,10 +35,26 @@ def test_a_line_reads_back_as_the_row_it_was_written_from():
         assert decode(encode(row)[:-1]) == row
 
 
-def test_tabs_and_line_ends_in_an_address_cannot_break_a_line():
-    line = encode(hit(1, copy="https://partner.example/a\tb\nc\rd"))
-    assert line.count(b"\n") == 1 and line.count(b"\t") == 5
-    assert decode(line[:-1])["copy"] == "https://partner.example/a%09b%0Ac%0Dd"
+def test_a_utc_time_is_written_as_django_stores_it_on_sqlite():
+    from django.db import connection
+
+    times = [AT, AT.replace(microsecond=0), AT.replace(microsecond=7), AT.replace(month=11),  # same second, a
+             AT.replace(month=11, microsecond=999999), datetime(2027, 1, 1, tzinfo=timezone.utc)]  # month apart
+    assert [utc_text(value) for value in times] == [str(value)[:-6] for value in times]
+    if connection.vendor == "sqlite":
+        assert [utc_text(value) for value in times] == [
+            connection.ops.adapt_datetimefield_value(value) for value in times]
+
+
+def test_a_time_in_another_zone_keeps_its_offset_in_the_journal():
+    elsewhere = AT.astimezone(timezone(timedelta(hours=2)))
+    assert decode(encode(hit(1, received_at=elsewhere))[:-1])["received_at"] == AT
+
+
+def test_tabs_line_ends_and_zero_bytes_in_an_address_cannot_break_a_line():
+    line = encode(hit(1, copy="https://partner.example/a\tb\nc\rd\0e"))
+    assert line.count(b"\n") == 1 and line.count(b"\t") == 5 and b"\0" not in line
+    assert decode(line[:-1])["copy"] == "https://partner.example/a%09b%0Ac%0Dd%00e"
 
 
 def test_a_torn_or_foreign_line_is_not_a_row():
@@ -52,12 +69,13 @@ def test_each_append_reports_how_far_the_journal_reaches(tmp_path):
     name, first = journal.append(hit(1))
     same, second = journal.append(hit(2))
     assert same == name and second == first + len(encode(hit(2)))
-    assert (tmp_path / name).read_bytes() == encode(hit(1)) + encode(hit(2))
+    written = encode(hit(1)) + encode(hit(2))
+    assert (tmp_path / name).read_bytes() == written + bytes(FILE_BYTES - len(written))  # the rest reserved
     journal.close()
 
 
 def test_a_full_journal_moves_to_a_new_file_and_the_old_one_goes_once_the_database_holds_it(tmp_path):
-    journal = Journal(tmp_path, rotate_bytes=1)  # every hit starts a new file
+    journal = Journal(tmp_path, file_bytes=1)  # every hit starts a new file
     first, end_of_first = journal.append(hit(1))
     second, end_of_second = journal.append(hit(2))
     assert first != second and journal_files(tmp_path) == sorted([first, second])
@@ -68,23 +86,22 @@ def test_a_full_journal_moves_to_a_new_file_and_the_old_one_goes_once_the_databa
     assert journal_files(tmp_path) == []
 
 
-@pytest.mark.django_db
-def test_after_a_write_cut_short_the_next_hit_goes_to_a_new_file_and_recovery_finds_every_whole_line(
-        tmp_path, monkeypatch):
-    journal = Journal(tmp_path)
+def test_a_full_disk_refuses_the_hit_that_needs_a_new_file_and_leaves_no_file_behind(tmp_path, monkeypatch):
+    journal = Journal(tmp_path, file_bytes=1)
     first, _ = journal.append(hit(1))
-    real_write = os.write
-    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, data[:10]))  # the disk fills up
+
+    def disk_full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    real_fallocate = os.posix_fallocate
+    monkeypatch.setattr(os, "posix_fallocate", disk_full)
     with pytest.raises(OSError):
         journal.append(hit(2))
-    monkeypatch.setattr(os, "write", real_write)
-    second, _ = journal.append(hit(3))
+    assert journal_files(tmp_path) == [first]
+    monkeypatch.setattr(os, "posix_fallocate", real_fallocate)
+    second, _ = journal.append(hit(3))  # space again: the next hit gets its file
     assert second != first
     journal.close()
-
-    assert recover(tmp_path, write_hits) == 2
-    assert sorted(Hit.objects.values_list("copy", flat=True)) == ["https://partner.example/p/1",
-                                                                   "https://partner.example/p/3"]
 
 
 @pytest.mark.django_db
@@ -96,9 +113,10 @@ def test_a_dead_process_journal_is_stored_once_from_its_mark_and_deleted(tmp_pat
             stored_up_to = position  # hits 0 and 1 reached the database before the process died
     write_hits([hit(0), hit(1)])
     JournalMark.objects.create(journal=name, position=stored_up_to)
+    fd = os.open(tmp_path / name, os.O_WRONLY)
+    os.pwrite(fd, encode(hit(5))[:20], journal.written)  # a line cut short by the crash: never answered
+    os.close(fd)
     journal.close()  # the process is gone: its lock with it
-    with open(tmp_path / name, "ab") as file:
-        file.write(encode(hit(5))[:20])  # a line cut short by the crash: never answered
 
     assert recover(tmp_path, write_hits) == 3
     assert sorted(Hit.objects.values_list("copy", flat=True)) == [f"https://partner.example/p/{n}" for n in range(5)]
@@ -160,15 +178,17 @@ class Writer:
 run = run_coroutine  # asyncio.run in a thread: the browser tests leave a loop running in this one
 
 
-def test_hits_added_in_one_turn_of_the_loop_are_committed_together_with_their_marks(tmp_path):
+def test_hits_arriving_within_the_linger_are_committed_together_with_their_marks(tmp_path):
     journal, writer = Journal(tmp_path), Writer()
-    committer = JournalCommitter(journal, writer)
+    committer = JournalCommitter(journal, writer, linger=0.05)
 
     async def scenario():
-        for n in range(3):
-            committer.add(hit(n), journal.append(hit(n)))
-        assert writer.batches == []  # answered already; stored on the loop's next turn
+        committer.add(hit(0), journal.append(hit(0)))
         await asyncio.sleep(0)
+        for n in (1, 2):
+            committer.add(hit(n), journal.append(hit(n)))
+        assert writer.batches == []  # answered already; stored a moment later
+        await asyncio.sleep(0.2)
         return journal.name, journal.written
 
     name, written = run(scenario())
@@ -212,8 +232,8 @@ def test_a_committer_too_far_behind_says_it_is_full(tmp_path):
 
 
 def test_retired_journals_are_deleted_and_their_marks_dropped_in_the_next_transaction(tmp_path):
-    journal, writer = Journal(tmp_path, rotate_bytes=1), Writer()
-    committer = JournalCommitter(journal, writer)
+    journal, writer = Journal(tmp_path, file_bytes=1), Writer()
+    committer = JournalCommitter(journal, writer, linger=0)
 
     async def scenario():
         committer.add(hit(1), journal.append(hit(1)))
@@ -265,7 +285,7 @@ def test_at_shutdown_a_failed_commit_in_the_thread_is_written_again_before_the_r
     journal = Journal(tmp_path)
     executor = ThreadPoolExecutor(1)
     writer = Writer(fail_with=[RuntimeError("connection lost")])
-    committer = JournalCommitter(journal, writer, executor=executor)
+    committer = JournalCommitter(journal, writer, executor=executor, linger=0)
 
     async def scenario():
         committer.add(hit(1), journal.append(hit(1)))
