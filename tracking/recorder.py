@@ -11,6 +11,7 @@
 import asyncio
 import logging
 import threading
+import time
 
 from django.db import close_old_connections, connection, transaction
 
@@ -161,26 +162,38 @@ class JournalCommitter:
         else:
             loop.call_soon(self._commit)
 
-    def flush(self):
-        """Commit what is queued now, blocking (at shutdown); True if the database holds every hit added."""
+    def flush(self, timeout=30.0):
+        """Commit what is queued now, blocking (at shutdown); True if the database holds every hit added.
+
+        Other workers stop at the same moment and flush too: a database locked by one of them is waited for
+        (up to `timeout`), not given up on."""
         self._scheduled = False
         if self._running:  # the commit in the thread first: its hits come before the queued ones
             try:
-                self._in_flight_future.result(timeout=30)
+                self._in_flight_future.result(timeout=timeout)
             except Exception:
                 self._rows[:0] = self._in_flight_rows
             self._in_flight_rows, self._in_flight_future = [], None
         rows, forget = self._rows, self._forget
         if not rows:
             return True
-        try:
-            if self.executor is None:
-                self.write_batch(rows, _marks(rows), forget)
-            else:
-                self.executor.submit(self.write_batch, rows, _marks(rows), forget).result(timeout=30)
-        except Exception:
-            logger.exception("Could not write %d pixel hits at shutdown; they stay in the journal", len(rows))
-            return False
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.executor is None:
+                    self.write_batch(rows, _marks(rows), forget)
+                else:
+                    self.executor.submit(self.write_batch, rows, _marks(rows), forget).result(timeout=timeout)
+                break
+            except Busy:
+                if time.monotonic() < deadline:
+                    time.sleep(self.BUSY_DELAYS[-1])
+                    continue
+                logger.error("Database still locked: %d pixel hits stay in the journal", len(rows))
+                return False
+            except Exception:
+                logger.exception("Could not write %d pixel hits at shutdown; they stay in the journal", len(rows))
+                return False
         self._rows, self._forget = [], []
         self.journal.stored(_marks(rows))
         return True

@@ -302,6 +302,34 @@ def test_at_shutdown_a_failed_commit_in_the_thread_is_written_again_before_the_r
     journal.close(all_stored=True)
 
 
+def test_at_shutdown_a_database_locked_by_another_worker_is_waited_for(tmp_path):
+    journal = Journal(tmp_path)
+    writer = Writer(fail_with=[Busy(), Busy(), Busy()])  # the other worker is flushing too
+    committer = JournalCommitter(journal, writer)
+
+    async def scenario():
+        committer.add(hit(1), journal.append(hit(1)))
+
+    run(scenario())
+    assert committer.flush() is True
+    assert [copies for copies, _, _ in writer.batches] == [["https://partner.example/p/1"]]
+    journal.close(all_stored=True)
+    assert journal_files(tmp_path) == []
+
+
+def test_at_shutdown_a_database_locked_for_too_long_leaves_the_hits_in_the_journal(tmp_path):
+    journal = Journal(tmp_path)
+    committer = JournalCommitter(journal, Writer(fail_with=[Busy()] * 1000))
+
+    async def scenario():
+        committer.add(hit(1), journal.append(hit(1)))
+
+    run(scenario())
+    assert committer.flush(timeout=0.05) is False
+    journal.close(all_stored=False)
+    assert len(journal_files(tmp_path)) == 1  # for the next process to store
+
+
 @pytest.mark.django_db
 def test_a_batch_stores_its_hits_moves_its_marks_and_drops_the_marks_of_deleted_journals():
     JournalMark.objects.create(journal=f"gone{SUFFIX}", position=500)
