@@ -8,10 +8,10 @@ had to wait for its batch, and the server sat idle between batches.
 
 A line copied into a shared mapping is in the operating system's page cache at once, the place an SQLite
 commit at synchronous=NORMAL puts its data: a killed process loses nothing, a power cut can lose the last
-moments. A `write` per hit would do the same but costs a system call during which the event loop lets go
-of the GIL, and granian's threads, waiting for it to hand over each new request, took it every time: a
-fifth of the throughput. Each file's blocks are reserved when it starts (`posix_fallocate`), so a full disk
-refuses a new file, never a line halfway.
+moments. A `write` per hit would do the same, but as a system call, during which the event loop lets go of
+the GIL and granian's threads, waiting to hand it new requests, take it; a copy into the mapping is a copy
+in memory. Each file's blocks are reserved when it starts (`posix_fallocate`), so a full disk refuses a new
+file, never a line halfway.
 
 If the process dies (SIGKILL, a crash, the machine's power stays on), the next process to start on this host
 finds the journal file no live process holds (each keeps an exclusive `flock` on its own), inserts the lines
@@ -43,15 +43,18 @@ SUFFIX = ".hits"
 FILE_BYTES = 16 * 1024 * 1024
 
 
-def utc_text(value, _last=[((), "")]):
+_last_second = [((), "")]  # (the second as a tuple, its text): utc_text's memory of the previous call
+
+
+def utc_text(value):
     """An aware UTC datetime as naive text, "2026-12-04 17:30:05.123456": what Django's SQLite backend stores
     for it. Same as str(value) without "+00:00", in half the time (the part up to the second is kept from
     the previous call; each hit formats its time twice, for the journal and for the database)."""
     second = (value.second, value.minute, value.hour, value.day, value.month, value.year)
-    last, prefix = _last[0]  # one read and one write of a tuple: safe from several threads
+    last, prefix = _last_second[0]  # one read and one write of a tuple: safe from several threads
     if second != last:
         prefix = str(value)[:19]
-        _last[0] = (second, prefix)
+        _last_second[0] = (second, prefix)
     micro = value.microsecond
     return f"{prefix}.{micro:06d}" if micro else prefix
 

@@ -109,10 +109,11 @@ class JournalCommitter:
 
     `add()` runs on the event loop; the first hit of a batch schedules a commit `linger` seconds later and
     every hit that arrives meanwhile joins the batch. Nobody waits for it (the hits are answered already),
-    and each commit has a fixed cost: one every few milliseconds rather than one per turn of the loop. `write_batch(rows, marks, forget)` stores the rows
-    and the journal marks in one transaction: on the loop itself for SQLite (a commit in WAL mode takes a
-    fraction of a millisecond, and a thread would make the loop wait for the GIL), in a thread for
-    PostgreSQL (whose commits wait on the network), one batch at a time either way.
+    and each commit has a fixed cost: one every few milliseconds rather than one per turn of the loop.
+    `write_batch(rows, marks, forget)` stores the rows and the journal marks in one transaction: on the loop
+    itself for SQLite (a commit in WAL mode takes a fraction of a millisecond, and a thread would make the
+    loop wait for the GIL), in a thread for PostgreSQL (whose commits wait on the network), one batch at a
+    time either way.
 
     A batch that fails, or finds the database locked by another writer (`Busy`), stays queued and is tried
     again after a growing pause; its hits are safe in the journal meanwhile. Past `max_pending` queued hits
