@@ -83,6 +83,17 @@ def decode(line):
         return None
 
 
+def _reserve(fd, size):
+    """Allocate the file's blocks now: a page of the mapping that the disk could not hold would kill the
+    process (SIGBUS) when written. A full disk raises OSError here instead."""
+    if hasattr(os, "posix_fallocate"):
+        os.posix_fallocate(fd, 0, size)
+    else:  # macOS has no posix_fallocate: zeros written reserve the blocks too
+        zeros = bytes(1 << 20)
+        for offset in range(0, size, len(zeros)):
+            os.pwrite(fd, zeros[:size - offset], offset)
+
+
 class Journal:
     """This process's journal: files of `file_bytes` each, mapped into memory, written from the start, each
     held with an exclusive lock while the process lives.
@@ -108,9 +119,7 @@ class Journal:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else holds it
-            # Blocks reserved now: a page of the mapping that the disk could not hold would kill the process
-            # (SIGBUS) when written.
-            os.posix_fallocate(fd, 0, size)
+            _reserve(fd, size)
             mapping = mmap.mmap(fd, size)
         except BaseException:
             os.close(fd)

@@ -104,6 +104,14 @@ def test_a_full_disk_refuses_the_hit_that_needs_a_new_file_and_leaves_no_file_be
     journal.close()
 
 
+def test_without_posix_fallocate_the_file_is_reserved_by_writing_zeros(tmp_path, monkeypatch):
+    monkeypatch.delattr(os, "posix_fallocate")  # macOS
+    journal = Journal(tmp_path, file_bytes=3 * 1024 * 1024 + 5)
+    name, end = journal.append(hit(1))
+    assert (tmp_path / name).read_bytes() == encode(hit(1)) + bytes(3 * 1024 * 1024 + 5 - end)
+    journal.close()
+
+
 @pytest.mark.django_db
 def test_a_dead_process_journal_is_stored_once_from_its_mark_and_deleted(tmp_path):
     journal = Journal(tmp_path)
