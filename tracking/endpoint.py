@@ -73,14 +73,15 @@ SQLITE_ROWS_PER_INSERT = 1000 if sqlite3.sqlite_version_info >= (3, 32) else ROW
 
 
 @lru_cache(maxsize=64)
-def _insert_sql(rows, marker, quote):
-    values = f"({', '.join([marker] * len(_COLUMNS))})"
+def _insert_sql(rows, quote):
+    values = f"({', '.join(['?'] * len(_COLUMNS))})"
     return (f"INSERT INTO {quote(Hit._meta.db_table)} ({', '.join(quote(c) for c in _COLUMNS)}) VALUES "
             + ", ".join([values] * rows))
 
 
-def insert_hits(cursor, rows, stamp, marker, quote, per_statement=ROWS_PER_INSERT):
-    """Insert `rows` with one multi-row INSERT per hundred rows on a DB-API cursor, in its open transaction.
+def insert_hits(cursor, rows, stamp, quote, per_statement=ROWS_PER_INSERT):
+    """Insert `rows` on an SQLite cursor with one multi-row INSERT per hundred rows (or `per_statement`), in
+    its open transaction.
 
     This is the pixel's hottest loop and it holds the GIL that requests need: the ORM's bulk_create cost
     ~15 us a row; executemany ~4 us, as SQLite's module lets go of the GIL and takes it back for every row;
@@ -91,13 +92,22 @@ def insert_hits(cursor, rows, stamp, marker, quote, per_statement=ROWS_PER_INSER
         for row in chunk:
             params += (stamp(row["received_at"]), row["story_id"], row["via"], row["copy"], row["visitor"],
                        row["filtered"])
-        cursor.execute(_insert_sql(len(chunk), marker, quote), params)
+        cursor.execute(_insert_sql(len(chunk), quote), params)
+
+
+def copy_hits(cursor, rows, quote):
+    """Insert `rows` with COPY on a psycopg cursor, in its open transaction. Multi-row INSERTs cost ~20 us a
+    row on PostgreSQL: Django's psycopg cursors bind parameters on the client, and psycopg parses a
+    statement of 600 placeholders afresh each time (too long for its cache). COPY: 4.5 us."""
+    columns = ", ".join(quote(column) for column in _COLUMNS)
+    with cursor.copy(f"COPY {quote(Hit._meta.db_table)} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row((row["received_at"], row["story_id"], row["via"], row["copy"], row["visitor"],
+                            row["filtered"]))
 
 
 def _stamp_for(connection):
-    """How `connection` stores a DateTimeField value, as Django would store it."""
-    if connection.vendor != "sqlite":
-        return lambda value: value  # the PostgreSQL driver takes aware datetimes as they are
+    """How an SQLite `connection` stores a DateTimeField value, as Django would store it."""
     if connection.timezone_name == "UTC":
         # What Django's SQLite backend stores for timezone.now(), for a tenth of its cost.
         def stamp(value, adapt=connection.ops.adapt_datetimefield_value, utc=dt_timezone.utc):
@@ -111,8 +121,10 @@ def write_hits(rows):
     connection.ensure_connection()
     cursor = connection.connection.cursor()
     try:
-        insert_hits(cursor, rows, _stamp_for(connection), "?" if connection.vendor == "sqlite" else "%s",
-                    connection.ops.quote_name)
+        if connection.vendor == "postgresql":
+            copy_hits(cursor, rows, connection.ops.quote_name)
+        else:
+            insert_hits(cursor, rows, _stamp_for(connection), connection.ops.quote_name)
     finally:
         cursor.close()
 
@@ -160,7 +172,7 @@ class SQLiteWriter:
         writer = self._connection
         try:
             writer.execute("BEGIN IMMEDIATE")
-            insert_hits(writer, rows, self._stamp, "?", self._quote, SQLITE_ROWS_PER_INSERT)
+            insert_hits(writer, rows, self._stamp, self._quote, SQLITE_ROWS_PER_INSERT)
             write_marks(writer, marks, forget, "?", self._quote)
             writer.execute("COMMIT")
         except BaseException as error:

@@ -339,6 +339,16 @@ def test_at_shutdown_a_database_locked_for_too_long_leaves_the_hits_in_the_journ
 
 
 @pytest.mark.django_db
+def test_hits_are_stored_field_for_field_whatever_their_characters():
+    rows = [hit(1, copy="https://partner.example/a\tb\\c\nd\u00e9\u4e2d", received_at=AT),
+            hit(2, story_id=None, via="", copy="", visitor="", filtered="malformed",
+               received_at=AT.replace(microsecond=0))]
+    write_hits(rows)
+    stored = list(Hit.objects.order_by("id").values(*rows[0]))
+    assert stored == rows
+
+
+@pytest.mark.django_db
 def test_a_batch_stores_its_hits_moves_its_marks_and_drops_the_marks_of_deleted_journals():
     JournalMark.objects.create(journal=f"gone{SUFFIX}", position=500)
     JournalMark.objects.create(journal=f"current{SUFFIX}", position=100)
