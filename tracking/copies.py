@@ -21,6 +21,13 @@ PARTNER_PREVIEW = re.compile(
 # The common address, already in normal form: lower-case scheme and host, no port, user, query or fragment,
 # printable ASCII. It needs no parsing (a pixel hit's budget is a few microseconds).
 _PLAIN = re.compile(r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(/[!-\"$-\x3e@-~]*)?")
+# Control characters, percent-encoded in a stored address: PostgreSQL refuses a NUL in text, and one such
+# hit would hold up every batch after it.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _escape_controls(url):
+    return _CONTROL.sub(lambda match: f"%{ord(match.group()):02X}", url) if _CONTROL.search(url) else url
 
 
 def normalize(url):
@@ -49,8 +56,8 @@ def normalize(url):
                                        if not TRACKING_PARAMETERS.match(k)])
     path = parts.path if parts.path not in ("", "/") else ""
     if not path and not query:
-        return f"{scheme}://{host}"[:MAX_URL]
-    return urlunsplit((scheme, host, path or "/", query, ""))[:MAX_URL]
+        return _escape_controls(f"{scheme}://{host}")[:MAX_URL]
+    return _escape_controls(urlunsplit((scheme, host, path or "/", query, "")))[:MAX_URL]
 
 
 # Every pattern above contains one of these: most addresses contain none, and `in` checks cost a quarter of

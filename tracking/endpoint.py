@@ -357,7 +357,11 @@ class PixelEndpoint:
 
     def __rsgi_del__(self, loop):
         if self.committer is not None:
-            self.journal.close(all_stored=self.committer.flush())
+            all_stored = self.committer.flush()
+            # A commit still running keeps the journal locked until the process exits: a worker starting
+            # meanwhile must not store those hits a second time.
+            if not self.committer.writing():
+                self.journal.close(all_stored=all_stored)
             if isinstance(self.committer.write_batch, SQLiteWriter):
                 self.committer.write_batch.close()
         if self._pool is not None:

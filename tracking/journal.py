@@ -40,6 +40,7 @@ from .models import JournalMark
 logger = logging.getLogger(__name__)
 
 SUFFIX = ".hits"
+MAKING = ".new"  # appended to a journal's name while its file is being made
 FILE_BYTES = 16 * 1024 * 1024
 
 
@@ -114,16 +115,19 @@ class Journal:
     def _start_file(self, at_least):
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"{_host_prefix()}{os.getpid()}-{secrets.token_hex(4)}{SUFFIX}"
-        path = self.directory / name
+        # Made under a name recovery does not look at, and given its journal's name once locked: a worker
+        # starting up must never take a live process's new file for a dead one's.
+        making = self.directory / (name + MAKING)
         size = max(self.file_bytes, at_least)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        fd = os.open(making, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else holds it
             _reserve(fd, size)
             mapping = mmap.mmap(fd, size)
+            os.rename(making, self.directory / name)
         except BaseException:
             os.close(fd)
-            path.unlink()
+            making.unlink(missing_ok=True)
             raise
         self._retire()
         self.name, self._fd, self._map, self._size, self.written = name, fd, mapping, size, 0
@@ -211,14 +215,30 @@ def recover(directory, write_hits):
                 if not os.path.exists(path):  # recovered and deleted between our open and our lock
                     continue
                 recovered += _recover_file(path, fd, write_hits)
-                os.unlink(path)
+                path.unlink(missing_ok=True)
             finally:
                 os.close(fd)
+        for path in directory.glob(f"*{SUFFIX}{MAKING}"):  # a process died making it: no hit in it yet
+            _delete_if_unlocked(path)
     # Marks of this host's journals that are gone (deleted after their last hit was stored). Other hosts'
     # journals (several app servers on one PostgreSQL database) are theirs to tidy.
     existing = {path.name for path in directory.glob(f"*{SUFFIX}")} if directory.is_dir() else set()
     JournalMark.objects.filter(journal__startswith=_host_prefix()).exclude(journal__in=existing).delete()
     return recovered
+
+
+def _delete_if_unlocked(path):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        path.unlink(missing_ok=True)
+    except BlockingIOError:
+        pass  # being made right now
+    finally:
+        os.close(fd)
 
 
 def _host_prefix():

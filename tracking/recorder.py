@@ -167,24 +167,36 @@ class JournalCommitter:
         """Commit what is queued now, blocking (at shutdown); True if the database holds every hit added.
 
         Other workers stop at the same moment and flush too: a database locked by one of them is waited for
-        (up to `timeout`), not given up on."""
+        (up to `timeout`), not given up on. A commit still running in the thread when the time is up may yet
+        store its hits: then `writing()` stays true, and the journal must keep its locks until the process
+        exits, or a worker starting meanwhile would store the same hits again."""
         self._scheduled = False
+        deadline = time.monotonic() + timeout
         if self._running:  # the commit in the thread first: its hits come before the queued ones
             try:
                 self._in_flight_future.result(timeout=timeout)
+            except TimeoutError:
+                logger.error("A commit of %d pixel hits is still running at shutdown", len(self._in_flight_rows))
+                return False
             except Exception:
                 self._rows[:0] = self._in_flight_rows
             self._in_flight_rows, self._in_flight_future = [], None
         rows, forget = self._rows, self._forget
         if not rows:
             return True
-        deadline = time.monotonic() + timeout
         while True:
             try:
                 if self.executor is None:
                     self.write_batch(rows, _marks(rows), forget)
                 else:
-                    self.executor.submit(self.write_batch, rows, _marks(rows), forget).result(timeout=timeout)
+                    future = self.executor.submit(self.write_batch, rows, _marks(rows), forget)
+                    try:
+                        future.result(timeout=max(0.0, deadline - time.monotonic()))
+                    except TimeoutError:
+                        self._rows, self._forget = [], []
+                        self._in_flight_rows, self._in_flight_future = rows, future
+                        logger.error("A commit of %d pixel hits is still running at shutdown", len(rows))
+                        return False
                 break
             except Busy:
                 if time.monotonic() < deadline:
@@ -198,6 +210,10 @@ class JournalCommitter:
         self._rows, self._forget = [], []
         self.journal.stored(_marks(rows))
         return True
+
+    def writing(self):
+        """Whether a commit is running in the thread (its hits may yet reach the database)."""
+        return self._running and not self._in_flight_future.done()
 
     def _commit(self):
         self._scheduled = False
@@ -215,14 +231,14 @@ class JournalCommitter:
             return
         self._in_flight_rows = rows
         self._in_flight_future = self.executor.submit(self.write_batch, rows, _marks(rows), forget)
-        done = asyncio.wrap_future(self._in_flight_future)
-        done.add_done_callback(lambda future: self._finished(future, rows, forget))
+        submitted = self._in_flight_future
+        asyncio.wrap_future(submitted).add_done_callback(lambda done: self._finished(submitted, rows, forget))
 
-    def _finished(self, future, rows, forget):
-        if not self._running:  # flush() at shutdown took care of it
+    def _finished(self, submitted, rows, forget):
+        if submitted is not self._in_flight_future:  # flush() at shutdown took care of it
             return
         self._in_flight_rows, self._in_flight_future = [], None
-        error = future.exception()
+        error = submitted.exception()
         if error is None:
             self._committed(rows)
         else:

@@ -5,13 +5,14 @@ import asyncio
 import errno
 import fcntl
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from tracking.endpoint import write_batch, write_hits
-from tracking.journal import FILE_BYTES, SUFFIX, Journal, decode, encode, recover, utc_text
+from tracking.journal import FILE_BYTES, MAKING, SUFFIX, Journal, decode, encode, recover, utc_text
 from tracking.models import Hit, JournalMark
 from tracking.recorder import Busy, JournalCommitter
 
@@ -155,6 +156,25 @@ def test_a_journal_being_recovered_by_another_process_is_left_to_it(tmp_path):
         assert recover(tmp_path, write_hits) == 0 and journal_files(tmp_path) == [name]
     finally:
         os.close(other)
+
+
+@pytest.mark.django_db
+def test_a_file_being_made_is_left_alone_and_one_a_dead_process_was_making_is_deleted(tmp_path):
+    journal = Journal(tmp_path)
+    name, _ = journal.append(hit(1))
+    assert journal_files(tmp_path) == [name] and not list(tmp_path.glob(f"*{MAKING}"))  # named once made
+    being_made, abandoned = tmp_path / f"live{SUFFIX}{MAKING}", tmp_path / f"dead{SUFFIX}{MAKING}"
+    being_made.touch()
+    abandoned.touch()
+    maker = os.open(being_made, os.O_RDONLY)
+    fcntl.flock(maker, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        assert recover(tmp_path, write_hits) == 0
+    finally:
+        os.close(maker)
+    assert being_made.exists() and not abandoned.exists()
+    assert journal_files(tmp_path) == [name]
+    journal.close()
 
 
 @pytest.mark.django_db
@@ -308,6 +328,29 @@ def test_at_shutdown_a_failed_commit_in_the_thread_is_written_again_before_the_r
     assert [copies for copies, _, _ in writer.batches] == [["https://partner.example/p/1",
                                                             "https://partner.example/p/2"]]
     journal.close(all_stored=True)
+
+
+class SlowWriter(Writer):
+    def __call__(self, rows, marks, forget):
+        time.sleep(0.5)  # a commit waiting on a slow database
+        super().__call__(rows, marks, forget)
+
+
+def test_at_shutdown_a_commit_outlasting_the_wait_is_neither_repeated_nor_released(tmp_path):
+    journal, executor, writer = Journal(tmp_path), ThreadPoolExecutor(1), SlowWriter()
+    committer = JournalCommitter(journal, writer, executor=executor, linger=0)
+
+    async def scenario():
+        committer.add(hit(1), journal.append(hit(1)))
+        await asyncio.sleep(0)  # the batch goes to the thread
+        committer.add(hit(2), journal.append(hit(2)))
+
+    run(scenario())
+    assert committer.flush(timeout=0.1) is False
+    assert committer.writing()  # the journal must stay locked: its hits may yet be stored
+    executor.shutdown(wait=True)
+    assert [copies for copies, _, _ in writer.batches] == [["https://partner.example/p/1"]]  # stored once
+    journal.close()
 
 
 def test_at_shutdown_a_database_locked_by_another_worker_is_waited_for(tmp_path):

@@ -73,6 +73,12 @@ def test_the_copy_is_the_page_url_the_script_reports_before_the_referrer(pixel_a
     assert only_hit().copy == "https://partner.example/2026/11/harbor-cleanup/?id=7"
 
 
+def test_control_characters_in_a_reported_address_are_stored_percent_encoded(pixel_app, story):
+    # PostgreSQL refuses a NUL in text: stored raw, one such hit would hold up every hit after it.
+    request(pixel_app, pixel_path(story.pk, "script"), query="url=https%3A%2F%2Fpartner.example%2Fa%00b%01c%7Fd")
+    assert only_hit().copy == "https://partner.example/a%00b%01c%7Fd"
+
+
 def test_the_copy_falls_back_to_the_referrer_full_url_or_origin(pixel_app, story):
     request(pixel_app, pixel_path(story.pk), referer=PARTNER + "?gclid=1")
     request(pixel_app, pixel_path(story.pk), referer="https://other.example/", ip="198.51.100.1")
