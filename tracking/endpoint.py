@@ -5,9 +5,9 @@ PixelEndpoint is the site's outermost application (`byline.wsgi.application`) an
 - RSGI (`granian --interface rsgi byline.wsgi:application`), the fast one, on granian's event loop:
 
       PixelEndpoint  ->  hit_from_request()  ->  Journal.append()  ->  GIF
-                          (filters, copy,         (one write to this     JournalCommitter  ->  Hit rows
-                           visitor key)            process's journal)    (a batch a moment later, with
-                                                                          the journal's mark; tracking.journal)
+                          (filters, copy,         (a line copied into    JournalCommitter  ->  Hit rows
+                           visitor key)            this process's        (every 10 ms, with the journal's
+                                                   mapped journal)        mark; tracking.journal)
 
   Everything else goes to the WSGI site in a pool of threads (`DJANGO_THREADS`).
 - WSGI (gunicorn gthread, granian --interface wsgi): each pixel request waits in its server thread until its

@@ -29,6 +29,7 @@ import mmap
 import os
 import secrets
 import socket
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -203,23 +204,14 @@ def recover(directory, write_hits):
     recovered = 0
     if directory.is_dir():
         for path in sorted(directory.glob(f"*{SUFFIX}")):
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-            except FileNotFoundError:  # another process recovered and deleted it meanwhile
-                continue
-            try:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    continue  # a live process's journal
-                if not os.path.exists(path):  # recovered and deleted between our open and our lock
-                    continue
-                recovered += _recover_file(path, fd, write_hits)
-                path.unlink(missing_ok=True)
-            finally:
-                os.close(fd)
+            with _left_behind(path) as fd:
+                if fd is not None:
+                    recovered += _recover_file(path, fd, write_hits)
+                    path.unlink(missing_ok=True)
         for path in directory.glob(f"*{SUFFIX}{MAKING}"):  # a process died making it: no hit in it yet
-            _delete_if_unlocked(path)
+            with _left_behind(path) as fd:
+                if fd is not None:
+                    path.unlink(missing_ok=True)
     # Marks of this host's journals that are gone (deleted after their last hit was stored). Other hosts'
     # journals (several app servers on one PostgreSQL database) are theirs to tidy.
     existing = {path.name for path in directory.glob(f"*{SUFFIX}")} if directory.is_dir() else set()
@@ -227,16 +219,22 @@ def recover(directory, write_hits):
     return recovered
 
 
-def _delete_if_unlocked(path):
+@contextmanager
+def _left_behind(path):
+    """The file at `path` opened and locked if no live process holds it (its owner is gone), else None."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
+    except FileNotFoundError:  # another process recovered and deleted it meanwhile
+        yield None
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        path.unlink(missing_ok=True)
-    except BlockingIOError:
-        pass  # being made right now
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # a live process's
+            yield None
+            return
+        # Recovered and deleted by another process between our open and our lock?
+        yield fd if os.path.exists(path) else None
     finally:
         os.close(fd)
 

@@ -184,12 +184,13 @@ class JournalCommitter:
         rows, forget = self._rows, self._forget
         if not rows:
             return True
+        marks = _marks(rows)
         while True:
             try:
                 if self.executor is None:
-                    self.write_batch(rows, _marks(rows), forget)
+                    self.write_batch(rows, marks, forget)
                 else:
-                    future = self.executor.submit(self.write_batch, rows, _marks(rows), forget)
+                    future = self.executor.submit(self.write_batch, rows, marks, forget)
                     try:
                         future.result(timeout=max(0.0, deadline - time.monotonic()))
                     except TimeoutError:
@@ -208,7 +209,7 @@ class JournalCommitter:
                 logger.exception("Could not write %d pixel hits at shutdown; they stay in the journal", len(rows))
                 return False
         self._rows, self._forget = [], []
-        self.journal.stored(_marks(rows))
+        self.journal.stored(marks)
         return True
 
     def writing(self):
@@ -221,32 +222,33 @@ class JournalCommitter:
             return
         rows, forget = self._rows, self._forget
         self._rows, self._forget = [], []
+        marks = _marks(rows)
         if self.executor is None:
             try:
-                self.write_batch(rows, _marks(rows), forget)
+                self.write_batch(rows, marks, forget)
             except Exception as error:
                 self._failed(rows, forget, error)
             else:
-                self._committed(rows)
+                self._committed(marks)
             return
         self._in_flight_rows = rows
-        self._in_flight_future = self.executor.submit(self.write_batch, rows, _marks(rows), forget)
-        submitted = self._in_flight_future
-        asyncio.wrap_future(submitted).add_done_callback(lambda done: self._finished(submitted, rows, forget))
+        self._in_flight_future = submitted = self.executor.submit(self.write_batch, rows, marks, forget)
+        asyncio.wrap_future(submitted).add_done_callback(
+            lambda done: self._finished(submitted, rows, marks, forget))
 
-    def _finished(self, submitted, rows, forget):
+    def _finished(self, submitted, rows, marks, forget):
         if submitted is not self._in_flight_future:  # flush() at shutdown took care of it
             return
         self._in_flight_rows, self._in_flight_future = [], None
         error = submitted.exception()
         if error is None:
-            self._committed(rows)
+            self._committed(marks)
         else:
             self._failed(rows, forget, error)
 
-    def _committed(self, rows):
+    def _committed(self, marks):
         self._failures = 0
-        self._forget += self.journal.stored(_marks(rows))  # their marks go in the next transaction
+        self._forget += self.journal.stored(marks)  # their marks go in the next transaction
         if self._rows and not self._scheduled:
             self._schedule()
 
