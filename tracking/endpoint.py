@@ -24,6 +24,7 @@ import logging
 import sqlite3
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from functools import lru_cache
@@ -39,7 +40,7 @@ from . import filters
 from .copies import host_of, is_partner_preview, normalize
 from .journal import Journal, recover, utc_text, write_marks
 from .models import Copy, Hit
-from .recorder import Busy, Checkpointer, GroupCommitRecorder, JournalCommitter
+from .recorder import Busy, Checkpointer, GroupCommitRecorder, JournalCommitter, write_isolating
 from .visitors import client_ip, has_salt, salt_for, visitor_key
 
 logger = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ def write_batch(rows, marks, forget):
     the hits and how far into each journal they reach, in one transaction."""
     try:
         with transaction.atomic():
-            write_hits(rows)
+            write_isolating(write_hits, rows, transaction.atomic)
             with connection.cursor() as cursor:
                 write_marks(cursor, marks, forget, "%s", connection.ops.quote_name)
     except Exception:
@@ -149,13 +150,14 @@ class SQLiteWriter:
     without automatic checkpoints, which fsync inside the commit that triggers them; its Checkpointer
     thread does them."""
 
-    def __init__(self, checkpoint_every=1.0):
+    def __init__(self, checkpoint_every=1.0, database=None):
         self.checkpoint_every = checkpoint_every
+        self.database = database or connection.settings_dict
         self._connection = self._checkpointer = None
         self._stamp, self._quote = _stamp_for(connection), connection.ops.quote_name
 
     def connect(self):
-        database = connection.settings_dict
+        database = self.database
         writer = sqlite3.connect(database["NAME"], isolation_level=None, check_same_thread=False, uri=True)
         for command in database.get("OPTIONS", {}).get("init_command", "").split(";"):
             if command.strip():
@@ -172,7 +174,7 @@ class SQLiteWriter:
         writer = self._connection
         try:
             writer.execute("BEGIN IMMEDIATE")
-            insert_hits(writer, rows, self._stamp, self._quote, SQLITE_ROWS_PER_INSERT)
+            write_isolating(self._insert, rows, self._savepoint)
             write_marks(writer, marks, forget, "?", self._quote)
             writer.execute("COMMIT")
         except BaseException as error:
@@ -183,6 +185,21 @@ class SQLiteWriter:
                 raise Busy from error
             self.close()  # anything else: a fresh connection for the next try
             raise
+
+    def _insert(self, rows):
+        insert_hits(self._connection, rows, self._stamp, self._quote, SQLITE_ROWS_PER_INSERT)
+
+    @contextmanager
+    def _savepoint(self):
+        writer = self._connection
+        writer.execute("SAVEPOINT hits")
+        try:
+            yield
+        except BaseException:
+            writer.execute("ROLLBACK TO hits")
+            raise
+        finally:
+            writer.execute("RELEASE hits")
 
     def close(self):
         if self._checkpointer is not None:

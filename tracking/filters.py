@@ -15,6 +15,7 @@ BOT = "bot"
 PREFETCH = "prefetch"
 PARTNER_PREVIEW = "partner-preview"
 RATE_LIMIT = "rate-limit"
+UNSTORABLE = "unstorable"
 REASONS = {
     FORGED: "Bad or missing signature",
     MALFORMED: "Not a pixel address",
@@ -24,6 +25,7 @@ REASONS = {
     PREFETCH: "Prefetch or prerender",
     PARTNER_PREVIEW: "Partner's CMS editor or preview",
     RATE_LIMIT: "Too many hits from one visitor",
+    UNSTORABLE: "Refused by the database as received",
 }
 
 # What the maintained list misses or must be sure of: link previews, HTTP libraries, headless browsers and

@@ -37,6 +37,7 @@ from pathlib import Path
 from django.db import transaction
 
 from .models import JournalMark
+from .recorder import write_isolating
 
 logger = logging.getLogger(__name__)
 
@@ -259,7 +260,7 @@ def _recover_file(path, fd, write_hits):
         logger.error("Pixel journal %s: %d unreadable lines skipped", path.name, skipped)
     with transaction.atomic():
         if rows:
-            write_hits(rows)
+            write_isolating(write_hits, rows, transaction.atomic)
         JournalMark.objects.update_or_create(journal=path.name, defaults={"position": mark + end})
     if rows:
         logger.warning("Pixel journal %s: %d hits recovered", path.name, len(rows))

@@ -7,15 +7,59 @@
   not been answered yet.
 - `JournalCommitter`, for the RSGI pixel: its hits are already in the pixel's journal (tracking.journal) and
   answered; it writes them to the database in batches, with the journal marks that make recovery exact.
+
+Every writer stores a batch through `write_isolating`, so that a hit the database refuses cannot hold up the
+others.
 """
 import asyncio
 import logging
+import sqlite3
 import threading
 import time
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
-from django.db import close_old_connections, connection, transaction
+import psycopg
+from django.db import DataError, IntegrityError, close_old_connections, connection, transaction
+
+from .filters import UNSTORABLE
 
 logger = logging.getLogger(__name__)
+
+# What a row's own values cause (a number out of range, a character the database refuses), unlike a database
+# that is locked, gone or full: only these are worth narrowing down to the row. Writers use raw cursors, so
+# the drivers' own classes as well as Django's.
+DATA_ERRORS = (DataError, IntegrityError, sqlite3.DataError, sqlite3.IntegrityError, psycopg.DataError,
+               psycopg.IntegrityError, ValueError, TypeError, OverflowError)
+
+
+def write_isolating(write, rows, savepoint):
+    """`write(rows)` within `savepoint()`, in the caller's transaction. Should the database refuse the batch
+    for a row's values, the batch is halved until that row stands alone, and it is stored as a hit filtered
+    as UNSTORABLE: counted, never lost, and no longer in the way of the hits after it, which would
+    otherwise be retried together with it forever. Other errors are the caller's to retry."""
+    try:
+        with savepoint():
+            write(rows)
+        return
+    except DATA_ERRORS as error:
+        if len(rows) == 1:
+            logger.error("The database refused a pixel hit (%r); stored as %r instead: %r", error, UNSTORABLE,
+                         rows[0])
+            write([unstorable(rows[0])])
+            return
+    middle = len(rows) // 2
+    write_isolating(write, rows[:middle], savepoint)
+    write_isolating(write, rows[middle:], savepoint)
+
+
+def unstorable(row):
+    """What can be kept of a hit the database refused: when it came, and that it was not a view."""
+    received_at = row.get("received_at")
+    if not isinstance(received_at, datetime) or received_at.tzinfo is None:
+        received_at = datetime.now(dt_timezone.utc)
+    return {**row, "received_at": received_at, "story_id": None, "via": "", "copy": "", "visitor": "",
+            "filtered": UNSTORABLE}
 
 
 class _Batch:
@@ -91,7 +135,7 @@ class GroupCommitRecorder:
         for attempt in (1, 2):
             try:
                 with transaction.atomic():
-                    self.write_batch(rows)
+                    write_isolating(self.write_batch, rows, transaction.atomic)
                 return True
             except Exception:
                 logger.exception("Could not write %d pixel hits (attempt %d)", len(rows), attempt)
