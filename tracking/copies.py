@@ -33,14 +33,24 @@ def _escape_controls(url):
 def normalize(url):
     """Scheme and host lower-cased, default port, fragment and tracking parameters dropped; '' if not a
     web address. An origin-only referrer stays an origin ('https://partner.example')."""
+    return identify(url)[0]
+
+
+def identify(url):
+    """(normalize(url), its host): the pixel needs both, and the common address yields both in one match."""
     if not url:
-        return ""
+        return "", ""
     plain = _PLAIN.fullmatch(url)
     if plain:
         scheme, host, path = plain.groups()
         if not path or path == "/":
-            return f"{scheme}://{host}"[:MAX_URL]
-        return f"{scheme}://{host}{path}"[:MAX_URL]
+            return f"{scheme}://{host}"[:MAX_URL], host
+        return f"{scheme}://{host}{path}"[:MAX_URL], host
+    normalized = _normalize_parsed(url)
+    return normalized, host_of(normalized) if normalized else ""
+
+
+def _normalize_parsed(url):
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -50,6 +60,8 @@ def normalize(url):
     host = (parts.hostname or "").lower().rstrip(".")
     if scheme not in ("http", "https") or not host:
         return ""
+    if ":" in host:  # an IPv6 address keeps its brackets
+        host = f"[{host}]"
     if port and port != {"http": 80, "https": 443}[scheme]:
         host = f"{host}:{port}"
     query = parts.query and urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)

@@ -5,7 +5,7 @@ Salts live in the database so every process agrees on today's key; deleting a sa
 older keys unlinkable to anyone.
 """
 
-import hmac
+import hashlib
 import ipaddress
 import secrets
 import threading
@@ -19,7 +19,7 @@ from .models import Salt
 
 KEY_LENGTH = 16
 _cache = {}
-_keyed = {}  # day: an HMAC already keyed with its salt, copied for each key (a third cheaper than keying)
+_keyed = {}  # day: HMAC-SHA256 already keyed with its salt (_keyed_sha256), copied for each key
 _lock = threading.Lock()
 
 
@@ -54,10 +54,26 @@ def visitor_key(ip, user_agent, site, day):
     if keyed is None:
         if len(_keyed) > 4:
             _keyed.clear()
-        keyed = _keyed[day] = hmac.new(salt_for(day).encode(), digestmod="sha256")
-    mac = keyed.copy()
-    mac.update(f"{ip}\n{user_agent}\n{site}".encode("utf-8", "replace"))
-    return mac.hexdigest()[:KEY_LENGTH]
+        keyed = _keyed[day] = _keyed_sha256(salt_for(day).encode())
+    inner, outer = keyed[0].copy(), keyed[1].copy()
+    inner.update(f"{ip}\n{user_agent}\n{site}".encode("utf-8", "replace"))
+    outer.update(inner.digest())
+    return outer.hexdigest()[:KEY_LENGTH]
+
+
+def _keyed_sha256(key):
+    """HMAC-SHA256 (RFC 2104) keyed once: its inner and outer hashes, already fed their padded keys, for
+    each key to copy. What hmac.new(key).copy() does, in two thirds of its time (the hmac module's
+    copy runs in Python); tests hold the result to hmac's."""
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_BLOCK, b"\0")
+    return (hashlib.sha256(key.translate(_INNER_PAD)), hashlib.sha256(key.translate(_OUTER_PAD)))
+
+
+_BLOCK = hashlib.sha256().block_size
+_INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))
+_OUTER_PAD = bytes(byte ^ 0x5C for byte in range(256))
 
 
 def delete_old_salts(now=None):

@@ -1,12 +1,17 @@
 """The pixel answers every request at once with the same GIF, and records what it learned, privately."""
 
+import hmac
+from datetime import date
+from urllib.parse import unquote_plus
+
 import pytest
 
 from republish.pixel import pixel_path, sign
 from stories.factories import StoryPageFactory
 from tracking import filters
-from tracking.endpoint import GIF
+from tracking.endpoint import GIF, _unquote_plus
 from tracking.models import Copy, Hit
+from tracking.visitors import _keyed_sha256, salt_for, visitor_key
 
 from .helpers import BROWSER, request
 
@@ -71,6 +76,13 @@ def test_the_copy_is_the_page_url_the_script_reports_before_the_referrer(pixel_a
     request(pixel_app, pixel_path(story.pk, "script"), query=f"url={page.replace('&', '%26').replace('#', '%23')}",
             referer="https://partner.example/")
     assert only_hit().copy == "https://partner.example/2026/11/harbor-cleanup/?id=7"
+
+
+@pytest.mark.parametrize("value", [
+    "https%3A%2F%2Fpartner.example%2Fa%2Fb", "https%3a%2f%2fpartner.example%2fa", "https%253A%2F%2Fx",
+    "a+b%2Bc", "%E2%82%AC%2F", "%%3A", "50%", "%2", "%zz%3A", "plain"])
+def test_the_reported_address_is_decoded_as_any_query_string_would_be(value):
+    assert _unquote_plus(value) == unquote_plus(value)
 
 
 def test_control_characters_in_a_reported_address_are_stored_percent_encoded(pixel_app, story):
@@ -143,6 +155,21 @@ def test_visitor_keys_differ_by_address_browser_and_site_and_stay_stable_within_
     request(pixel_app, path, referer="https://another.example/copy/", ip="203.0.113.1")
     keys = list(Hit.objects.order_by("id").values_list("visitor", flat=True))
     assert keys[0] == keys[1] and len(set(keys)) == 4
+
+
+def test_a_visitor_key_is_the_hmac_sha256_of_the_days_salt_over_address_browser_and_site(story):
+    day = date(2026, 12, 4)
+    salt = salt_for(day)
+    expected = hmac.new(salt.encode(), f"203.0.113.1\n{BROWSER}\npartner.example".encode(), "sha256").hexdigest()
+    assert visitor_key("203.0.113.1", BROWSER, "partner.example", day) == expected[:16]
+
+
+@pytest.mark.parametrize("key", [b"", b"short", b"k" * 64, b"long" * 40])
+def test_the_pre_keyed_hmac_matches_the_standard_library_for_any_key_length(key):
+    inner, outer = _keyed_sha256(key)
+    inner.update(b"message")
+    outer.update(inner.digest())
+    assert outer.hexdigest() == hmac.new(key, b"message", "sha256").hexdigest()
 
 
 def test_forwarded_addresses_are_believed_only_from_our_proxies(pixel_app, story, settings):
