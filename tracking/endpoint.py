@@ -91,7 +91,7 @@ def insert_hits(cursor, rows, stamp, quote, per_statement=ROWS_PER_INSERT):
         chunk = rows[start:start + per_statement]
         params = []
         for row in chunk:
-            params += (stamp(row["received_at"]), row["story_id"], row["via"], row["copy"], row["visitor"],
+            params += (stamp(row), row["story_id"], row["via"], row["copy"], row["visitor"],
                        row["filtered"])
         cursor.execute(_insert_sql(len(chunk), quote), params)
 
@@ -108,13 +108,19 @@ def copy_hits(cursor, rows, quote):
 
 
 def _stamp_for(connection):
-    """How an SQLite `connection` stores a DateTimeField value, as Django would store it."""
+    """How an SQLite `connection` stores a row's received_at (a DateTimeField), as Django would store it."""
+    adapt = connection.ops.adapt_datetimefield_value
     if connection.timezone_name == "UTC":
-        # What Django's SQLite backend stores for timezone.now(), for a tenth of its cost.
-        def stamp(value, adapt=connection.ops.adapt_datetimefield_value, utc=dt_timezone.utc):
-            return utc_text(value) if value.tzinfo is utc else adapt(value)
+        # What Django's SQLite backend stores for timezone.now(), for a tenth of its cost; a journaled row
+        # holds it already (journal.encode).
+        def stamp(row, utc=dt_timezone.utc):
+            text = row.get("received_text")
+            if text is None:
+                value = row["received_at"]
+                text = utc_text(value) if value.tzinfo is utc else adapt(value)
+            return text
         return stamp
-    return connection.ops.adapt_datetimefield_value
+    return lambda row: adapt(row["received_at"])
 
 
 def write_hits(rows):
@@ -406,7 +412,8 @@ class PixelEndpoint:
     async def __rsgi__(self, scope, proto):
         if scope.proto != "http":
             return
-        if not scope.path.startswith(PREFIX):
+        path = scope.path
+        if not path.startswith(PREFIX):
             return await self._site(scope, proto)
         method = scope.method
         stored = True
@@ -416,7 +423,7 @@ class PixelEndpoint:
                 await asyncio.get_running_loop().run_in_executor(self._django_pool(), salt_for, now.date())
             try:
                 headers = scope.headers
-                environ = {"PATH_INFO": scope.path, "QUERY_STRING": scope.query_string,
+                environ = {"PATH_INFO": path, "QUERY_STRING": scope.query_string,
                            "REMOTE_ADDR": _remote_address(scope.client)}
                 for name, key in _PIXEL_HEADERS:
                     value = headers.get(name)

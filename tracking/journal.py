@@ -52,7 +52,7 @@ _last_second = [((), "")]  # (the second as a tuple, its text): utc_text's memor
 def utc_text(value):
     """An aware UTC datetime as naive text, "2026-12-04 17:30:05.123456": what Django's SQLite backend stores
     for it. Same as str(value) without "+00:00", in half the time (the part up to the second is kept from
-    the previous call; each hit formats its time twice, for the journal and for the database)."""
+    the previous call)."""
     second = (value.second, value.minute, value.hour, value.day, value.month, value.year)
     last, prefix = _last_second[0]  # one read and one write of a tuple: safe from several threads
     if second != last:
@@ -64,12 +64,18 @@ def utc_text(value):
 
 def encode(row):
     """One journal line. Fields are tab-separated; tabs, line ends and zero bytes cannot occur in them except
-    in the copy's address, where they are written percent-encoded, as in any URL."""
+    in the copy's address, where they are written percent-encoded, as in any URL.
+
+    A UTC time's text is kept in the row too ("received_text"): the same text SQLite stores, not formatted
+    twice."""
     copy = row["copy"]
     if "\t" in copy or "\n" in copy or "\r" in copy or "\0" in copy:
         copy = copy.replace("\t", "%09").replace("\n", "%0A").replace("\r", "%0D").replace("\0", "%00")
     story_id, received_at = row["story_id"], row["received_at"]
-    when = utc_text(received_at) if received_at.tzinfo is timezone.utc else str(received_at)
+    if received_at.tzinfo is timezone.utc:
+        when = row["received_text"] = utc_text(received_at)
+    else:
+        when = str(received_at)
     return (f"{when}\t{'' if story_id is None else story_id}\t{row['via']}\t{copy}\t"
             f"{row['visitor']}\t{row['filtered']}\n").encode("utf-8", "replace")
 
@@ -77,11 +83,14 @@ def encode(row):
 def decode(line):
     """The row of one complete journal line, or None if the line is not one (never written whole)."""
     try:
-        received_at, story_id, via, copy, visitor, filtered = line.decode("utf-8").split("\t")
-        received_at = datetime.fromisoformat(received_at)
-        return {"received_at": received_at if received_at.tzinfo else received_at.replace(tzinfo=timezone.utc),
-                "story_id": int(story_id) if story_id else None, "via": via, "copy": copy,
-                "visitor": visitor, "filtered": filtered}
+        when, story_id, via, copy, visitor, filtered = line.decode("utf-8").split("\t")
+        received_at = datetime.fromisoformat(when)
+        row = {"received_at": received_at, "story_id": int(story_id) if story_id else None, "via": via,
+               "copy": copy, "visitor": visitor, "filtered": filtered}
+        if not received_at.tzinfo:  # UTC, as encode writes it
+            row["received_at"] = received_at = received_at.replace(tzinfo=timezone.utc)
+            row["received_text"] = utc_text(received_at)
+        return row
     except ValueError:
         return None
 

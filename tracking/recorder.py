@@ -55,11 +55,12 @@ def write_isolating(write, rows, savepoint):
 
 def unstorable(row):
     """What can be kept of a hit the database refused: when it came, and that it was not a view."""
+    kept = {**row, "story_id": None, "via": "", "copy": "", "visitor": "", "filtered": UNSTORABLE}
     received_at = row.get("received_at")
     if not isinstance(received_at, datetime) or received_at.tzinfo is None:
-        received_at = datetime.now(dt_timezone.utc)
-    return {**row, "received_at": received_at, "story_id": None, "via": "", "copy": "", "visitor": "",
-            "filtered": UNSTORABLE}
+        kept["received_at"] = datetime.now(dt_timezone.utc)
+        kept.pop("received_text", None)
+    return kept
 
 
 class _Batch:
