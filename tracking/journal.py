@@ -30,7 +30,7 @@ import os
 import secrets
 import socket
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,20 +46,22 @@ MAKING = ".new"  # appended to a journal's name while its file is being made
 FILE_BYTES = 16 * 1024 * 1024
 
 
-_last_second = [((), "")]  # (the second as a tuple, its text): utc_text's memory of the previous call
+_ONE_SECOND = timedelta(seconds=1)
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)
+_last_second = [(_NEVER, _NEVER, "")]  # (start, end, text of its second): utc_text's memory of the previous call
 
 
 def utc_text(value):
     """An aware UTC datetime as naive text, "2026-12-04 17:30:05.123456": what Django's SQLite backend stores
-    for it. Same as str(value) without "+00:00", in half the time (the part up to the second is kept from
-    the previous call)."""
-    second = (value.second, value.minute, value.hour, value.day, value.month, value.year)
-    last, prefix = _last_second[0]  # one read and one write of a tuple: safe from several threads
-    if second != last:
-        prefix = str(value)[:19]
-        _last_second[0] = (second, prefix)
+    for it. Same as str(value) without "+00:00", in a third of the time: the text up to the second is kept
+    from the previous call (a pixel hit's budget is a few microseconds, and this is called once per hit)."""
+    start, end, prefix = _last_second[0]  # one read and one write of a tuple: safe from several threads
+    if not start <= value < end:
+        start = value.replace(microsecond=0)
+        prefix = str(start)[:19]
+        _last_second[0] = (start, start + _ONE_SECOND, prefix)
     micro = value.microsecond
-    return f"{prefix}.{micro:06d}" if micro else prefix
+    return prefix + "." + str(1_000_000 + micro)[1:] if micro else prefix  # f"{micro:06d}" costs 60% more
 
 
 def encode(row):

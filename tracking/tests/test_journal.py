@@ -40,7 +40,8 @@ def test_a_utc_time_is_written_as_django_stores_it_on_sqlite():
     from django.db import connection
 
     times = [AT, AT.replace(microsecond=0), AT.replace(microsecond=7), AT.replace(month=11),  # same second, a
-             AT.replace(month=11, microsecond=999999), datetime(2027, 1, 1, tzinfo=timezone.utc)]  # month apart
+             AT.replace(month=11, microsecond=999999), datetime(2027, 1, 1, tzinfo=timezone.utc),  # month apart
+             AT.replace(microsecond=0) + timedelta(seconds=1), AT.replace(microsecond=999999)]  # next second, back
     assert [utc_text(value) for value in times] == [str(value)[:-6] for value in times]
     if connection.vendor == "sqlite":
         assert [utc_text(value) for value in times] == [
