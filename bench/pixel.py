@@ -628,7 +628,7 @@ def postgres_settings(url):
 
 def main(args):
     pages = _pages()
-    procs = pages.Processes()
+    procs = pages.Processes(own_session=args.own_session)
     tmp = Path(tempfile.mkdtemp(prefix="bench-pixel-"))
     nginx_proc = None
     pg_context = None
@@ -745,7 +745,7 @@ def main(args):
                 raise RuntimeError(f"{name}: {path} answered {status} {headers} {body[:200]!r}")
             gif = gif or body
             log(f"  up: {name} on :{port}")
-            servers.append({"name": name, "port": port, "path": path, "proc": proc, "sid": proc.pid,
+            servers.append({"name": name, "port": port, "path": path, "proc": proc, "group": proc.pid,
                             "table": cfg["table"], "durable": cfg["durable"], "unique": cfg["unique"],
                             "postgres": bool(cfg["table"] and cfg["table"].postgres_url)})
         if nginx:
@@ -755,7 +755,7 @@ def main(args):
             if status != 200 or body != gif:
                 raise RuntimeError(f"nginx answered {status} with {body!r}")
             servers.insert(0, {"name": "nginx, static 43-byte GIF (same no-store headers), 1 worker",
-                               "port": nginx_port, "path": "/pixel.gif", "proc": nginx_proc, "sid": nginx_proc.pid,
+                               "port": nginx_port, "path": "/pixel.gif", "proc": nginx_proc, "group": nginx_proc.pid,
                                "table": None, "durable": False, "nginx": True, "postgres": False,
                                "unique": False})
 
@@ -782,7 +782,7 @@ def main(args):
                     load(url, args.connections, args.warmup)
                 if s["table"]:
                     before = settled(s["table"].max_id)
-                r = pages.measured(load, url, args.connections, args.duration, s["sid"])
+                r = pages.measured(load, url, args.connections, args.duration, s["group"])
                 results[s["name"]].append(r)
                 extra = ""
                 if s["table"]:
@@ -858,7 +858,9 @@ def main(args):
 def print_tables(rows, nginx_rps, args, tool, pages):
     print()
     print(f"Pixel over HTTP: {tool}; {args.connections} connections, {args.duration}s per run, median of "
-          f"{args.rounds} round(s); load generator and servers share {os.cpu_count()} cores")
+          f"{args.rounds} round(s); load generator and servers share {os.cpu_count()} cores; "
+          + ("each server in a session of its own" if args.own_session else "servers in the load generator's session")
+          + f" (autogroup scheduling {pages.autogroup()})")
     print("| What answered | requests/s | p50 ms | p99 ms | vs nginx GIF | errors "
           "| cores: server / load gen. / other |")
     print("|---|---|---|---|---|---|---|")
@@ -960,6 +962,10 @@ def parse_args(argv=None):
     p.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                    help="before each measurement, wait up to SECONDS for other work on the machine to stop")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.add_argument("--own-session", action="store_true",
+                   help="start each server in a session of its own, as this benchmark did until 2026-12-04: where the "
+                        "kernel's autogroup scheduling is on, a server's threads then share one scheduling group "
+                        "against the load generator (see bench/pages.py, Processes)")
     p.add_argument("--micro-worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--micro-path", help=argparse.SUPPRESS)
     p.add_argument("--micro-iterations", type=int, default=3000, help=argparse.SUPPRESS)
