@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from tracking.endpoint import GIF, GIF_HEADERS
+from tracking.endpoint import GIF, GIF_HEADERS_WITH_LENGTH
 
 from . import recording
 from .models import AppealEvent
@@ -50,6 +50,6 @@ def seen(request, variant_id, story_id):
             response["Cache-Control"] = "no-store"
             return response
     response = HttpResponse(GIF if request.method == "GET" else b"")
-    for name, value in GIF_HEADERS:
+    for name, value in GIF_HEADERS_WITH_LENGTH:
         response[name] = value
     return response

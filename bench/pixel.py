@@ -90,10 +90,10 @@ def _django():
 def _build(name):
     if name in ("bare_gif", "bare_gif_rsgi"):
         _django()
-        from tracking.endpoint import GIF, GIF_HEADERS
+        from tracking.endpoint import GIF, GIF_HEADERS, GIF_HEADERS_WITH_LENGTH
 
         def bare_gif(environ, start_response):
-            start_response("200 OK", list(GIF_HEADERS))
+            start_response("200 OK", list(GIF_HEADERS_WITH_LENGTH))
             return [GIF]
 
         async def bare_gif_rsgi(scope, proto):
@@ -317,7 +317,6 @@ http {{
         root {dir}/html;
         location / {{
             add_header Cache-Control "no-store, no-cache, must-revalidate, max-age=0";
-            add_header Pragma no-cache;
             add_header Cross-Origin-Resource-Policy cross-origin;
             add_header X-Content-Type-Options nosniff;
         }}

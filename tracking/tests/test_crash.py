@@ -72,6 +72,18 @@ def pixel_request(port, path, n=None, method="GET", timeout=5):
         conn.close()
 
 
+def gif_headers(port):
+    """The headers of one GIF as the server sends them (a forged pixel of another story: recorded, not ours)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/pixel/999999/html/0000000000000000.gif", headers={"User-Agent": "Mozilla/5.0"})
+        response = conn.getresponse()
+        assert response.read() == GIF
+        return {name.lower(): value for name, value in response.getheaders()}
+    finally:
+        conn.close()
+
+
 class Database:
     """The test's own database: a SQLite file in the var dir, or a fresh PostgreSQL database."""
 
@@ -276,6 +288,9 @@ def test_answered_hits_survive_sigkill_and_are_counted_exactly_once(tmp_path, in
         servers.append(first)
         load = Load(path)
         load.port = first.start()
+        headers = gif_headers(load.port)  # the length said by granian itself under RSGI, by us under WSGI
+        assert headers["content-length"] == "43" and headers["content-type"] == "image/gif"
+        assert "no-store" in headers["cache-control"] and "set-cookie" not in headers
         load.start()
         load.wait_for(KILL_AFTER, min_seconds=1.0)
         first.kill(signal.SIGKILL)  # mid-load: requests are in flight and batches are being committed

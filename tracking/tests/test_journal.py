@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tracking.endpoint import write_batch, write_hits
+from tracking.endpoint import insert_hits, write_batch, write_hits
 from tracking.journal import FILE_BYTES, MAKING, SUFFIX, Journal, decode, encode, recover, utc_text
 from tracking.models import Hit, JournalMark
 from tracking.recorder import Busy, JournalCommitter
@@ -390,6 +390,25 @@ def test_hits_are_stored_field_for_field_whatever_their_characters():
     write_hits(rows)
     stored = list(Hit.objects.order_by("id").values(*rows[0]))
     assert stored == rows
+
+
+class RecordingCursor:
+    def __init__(self):
+        self.statements = []
+
+    def execute(self, sql, params):
+        self.statements.append((sql, list(params)))
+
+
+def test_batches_of_any_size_take_a_few_statements_that_stay_prepared_and_keep_their_order():
+    statements = set()
+    for count in range(1, 301):
+        cursor = RecordingCursor()
+        insert_hits(cursor, [hit(n) for n in range(count)], lambda row: "t", str, per_statement=100)
+        statements |= {sql for sql, _ in cursor.statements}
+        copies = [copy for _, params in cursor.statements for copy in params[3::6]]
+        assert copies == [f"https://partner.example/p/{n}" for n in range(count)]
+    assert sorted(sql.count("(?, ?, ?, ?, ?, ?)") for sql in statements) == [1, 2, 4, 8, 16, 32, 64, 100]
 
 
 @pytest.mark.django_db
