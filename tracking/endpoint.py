@@ -24,7 +24,7 @@ import logging
 import sqlite3
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from functools import lru_cache
@@ -161,6 +161,8 @@ class SQLiteWriter:
     thread does them."""
 
     def __init__(self, checkpoint_every=1.0, database=None):
+        # `database`: another SQLite database's settings (tests), in the default one's time zone, whose
+        # connection decides how times are written.
         self.checkpoint_every = checkpoint_every
         self.database = database or connection.settings_dict
         self._connection = self._checkpointer = None
@@ -206,10 +208,14 @@ class SQLiteWriter:
         try:
             yield
         except BaseException:
-            writer.execute("ROLLBACK TO hits")
+            # SQLite may have rolled the whole transaction back itself (disk full, I/O error): then there is
+            # no savepoint left, and the original error is the one to report.
+            if writer.in_transaction:
+                with suppress(sqlite3.Error):
+                    writer.execute("ROLLBACK TO hits")
+                    writer.execute("RELEASE hits")
             raise
-        finally:
-            writer.execute("RELEASE hits")
+        writer.execute("RELEASE hits")
 
     def close(self):
         if self._checkpointer is not None:

@@ -93,7 +93,7 @@ def decode(line):
             row["received_at"] = received_at = received_at.replace(tzinfo=timezone.utc)
             row["received_text"] = utc_text(received_at)
         return row
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a time at the very end of year 9999
         return None
 
 

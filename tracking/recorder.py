@@ -43,6 +43,8 @@ def write_isolating(write, rows, savepoint):
             write(rows)
         return
     except DATA_ERRORS as error:
+        if _duplicate_key(error):  # hits have no unique column but their id: the table, not the row
+            raise
         if len(rows) == 1:
             logger.error("The database refused a pixel hit (%r); stored as %r instead: %r", error, UNSTORABLE,
                          rows[0])
@@ -51,6 +53,16 @@ def write_isolating(write, rows, savepoint):
     middle = len(rows) // 2
     write_isolating(write, rows[:middle], savepoint)
     write_isolating(write, rows[middle:], savepoint)
+
+
+def _duplicate_key(error):
+    """Whether `error` (or the driver's error behind Django's) is a unique or primary key violation: a
+    sequence behind the table's ids, say, after a restore."""
+    cause = error.__cause__ if isinstance(error, IntegrityError) and error.__cause__ else error
+    if isinstance(cause, psycopg.errors.UniqueViolation):
+        return True
+    return isinstance(cause, sqlite3.IntegrityError) and getattr(cause, "sqlite_errorname", "") in (
+        "SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_ROWID")
 
 
 def unstorable(row):

@@ -64,6 +64,7 @@ def test_a_torn_or_foreign_line_is_not_a_row():
     assert decode(line[: len(line) // 2]) is None
     assert decode(b"not a journal line") is None
     assert decode(b"\xff\xfe\t1\t2\t3\t4\t5") is None
+    assert decode(b"9999-12-31 23:59:59.500000\t7\thtml\t\t\t") is None  # the last second there is
 
 
 def test_each_append_reports_how_far_the_journal_reaches(tmp_path):

@@ -6,6 +6,7 @@ import sqlite3
 from contextlib import nullcontext
 from datetime import datetime, timezone
 
+import psycopg
 import pytest
 from django.db import OperationalError, transaction
 from django.db.utils import ConnectionHandler
@@ -65,6 +66,26 @@ def test_a_database_that_is_down_or_locked_is_not_blamed_on_the_rows():
     with pytest.raises(OperationalError):
         write_isolating(write, [hit(1, copy="bad"), hit(2)], nullcontext)
     assert write.batches == [2]  # raised for the caller to try again later, nothing replaced
+
+
+def duplicate_key_error():
+    database = sqlite3.connect(":memory:")
+    database.execute("CREATE TABLE hit (id INTEGER PRIMARY KEY)")
+    database.execute("INSERT INTO hit VALUES (1)")
+    try:
+        database.execute("INSERT INTO hit VALUES (1)")
+    except sqlite3.IntegrityError as error:
+        return error
+    finally:
+        database.close()
+
+
+@pytest.mark.parametrize("error", [duplicate_key_error(), psycopg.errors.UniqueViolation("duplicate key")])
+def test_a_duplicate_id_is_the_tables_fault_not_the_rows(error):
+    write = Refusing(error=error)
+    with pytest.raises(type(error)):
+        write_isolating(write, [hit(1, copy="bad"), hit(2)], nullcontext)
+    assert write.batches == [2]  # no hit turned into a stand-in: the batch waits for the table to be mended
 
 
 def test_a_refused_hit_keeps_its_journal_mark_and_a_time_it_can_be_stored_with():
@@ -137,3 +158,15 @@ def test_the_sqlite_writer_rolls_back_only_the_refused_part_of_a_batch(sqlite_fi
     assert copies == [row["copy"] if n != 1200 else "" for n, row in enumerate(rows)]
     assert refused == [(UNSTORABLE, None)]
     assert marks == [(f"current{SUFFIX}", 4096)]
+
+
+def test_the_sqlite_writer_reports_the_real_error_when_sqlite_ended_the_transaction_itself(sqlite_file):
+    writer = SQLiteWriter(checkpoint_every=0, database=sqlite_file)
+    writer._connection = writer.connect()
+    try:
+        writer._connection.execute("BEGIN IMMEDIATE")
+        with pytest.raises(RuntimeError, match="disk I/O error"), writer._savepoint():
+            writer._connection.execute("ROLLBACK")  # as SQLite does on a full disk or an I/O error
+            raise RuntimeError("disk I/O error")
+    finally:
+        writer.close()
