@@ -75,10 +75,10 @@ SQLITE_ROWS_PER_INSERT = 1000 if sqlite3.sqlite_version_info >= (3, 32) else ROW
 
 
 @lru_cache(maxsize=64)
-def _insert_sql(rows, quote):
+def _insert_sql(rows, table, columns):
+    # Keyed by the quoted names, not by a connection's quote function: that would keep the connection open.
     values = f"({', '.join(['?'] * len(_COLUMNS))})"
-    return (f"INSERT INTO {quote(Hit._meta.db_table)} ({', '.join(quote(c) for c in _COLUMNS)}) VALUES "
-            + ", ".join([values] * rows))
+    return f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([values] * rows)
 
 
 def insert_hits(cursor, rows, stamp, quote, per_statement=ROWS_PER_INSERT):
@@ -90,13 +90,14 @@ def insert_hits(cursor, rows, stamp, quote, per_statement=ROWS_PER_INSERT):
     one statement per hundred rows ~1.5 us. Statements come in a few sizes only (powers of two, and the
     largest), which SQLite's module keeps prepared: a batch of any other size needed a statement of its own,
     parsed afresh, and cost 30-80% more a row."""
+    table, columns = quote(Hit._meta.db_table), ", ".join(quote(column) for column in _COLUMNS)
     start, count = 0, len(rows)
     while start < count:
         size = min(per_statement, 1 << ((count - start).bit_length() - 1))
         params = []
         for row in rows[start:start + size]:
             params += (stamp(row), row["story_id"], row["via"], row["copy"], row["visitor"], row["filtered"])
-        cursor.execute(_insert_sql(size, quote), params)
+        cursor.execute(_insert_sql(size, table, columns), params)
         start += size
 
 

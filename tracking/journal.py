@@ -190,7 +190,8 @@ class Journal:
 def write_marks(cursor, marks, forget, marker, quote):
     """Upsert {journal name: position} and delete the marks of the journals in `forget` (deleted files), on
     a DB-API cursor, in the caller's transaction."""
-    upsert, table = _marks_sql(marker, quote)
+    table = quote(JournalMark._meta.db_table)
+    upsert = _marks_sql(marker, table)
     for name, position in marks.items():
         cursor.execute(upsert, (name, position))
     if forget:
@@ -198,12 +199,10 @@ def write_marks(cursor, marks, forget, marker, quote):
 
 
 @lru_cache(maxsize=4)
-def _marks_sql(marker, quote):
-    # Built once: on the event loop, every use of django.db.connection in a new request's context made a
-    # new DatabaseWrapper.
-    table = quote(JournalMark._meta.db_table)
+def _marks_sql(marker, table):
+    # Keyed by the quoted name, not by a connection's quote function: that would keep the connection open.
     return (f"INSERT INTO {table} (journal, position) VALUES ({marker}, {marker}) "
-            f"ON CONFLICT (journal) DO UPDATE SET position = excluded.position"), table
+            f"ON CONFLICT (journal) DO UPDATE SET position = excluded.position")
 
 
 def recover(directory, write_hits):

@@ -135,7 +135,8 @@ def sqlite_file(tmp_path, django_db_blocker):
     handler = ConnectionHandler({"default": {"ENGINE": "django.db.backends.sqlite3",
                                              "NAME": str(tmp_path / "hits.sqlite3")}})
     database = handler["default"]
-    with django_db_blocker.unblock(), database.schema_editor() as editor:
+    # Not atomic: an atomic block names its database by alias, and "default" would be the suite's own.
+    with django_db_blocker.unblock(), database.schema_editor(atomic=False) as editor:
         editor.create_model(Hit)
         editor.create_model(JournalMark)
     database.close()
