@@ -74,6 +74,11 @@ ROWS_PER_INSERT = 100  # 600 parameters: within every SQLite build's limit (999 
 SQLITE_ROWS_PER_INSERT = 1000 if sqlite3.sqlite_version_info >= (3, 32) else ROWS_PER_INSERT
 
 
+def _hit_table(quote):
+    """The hit table's name and its columns, quoted for the statements that insert rows."""
+    return quote(Hit._meta.db_table), ", ".join(quote(column) for column in _COLUMNS)
+
+
 @lru_cache(maxsize=64)
 def _insert_sql(rows, table, columns):
     # Keyed by the quoted names, not by a connection's quote function: that would keep the connection open.
@@ -90,7 +95,7 @@ def insert_hits(cursor, rows, stamp, quote, per_statement=ROWS_PER_INSERT):
     one statement per hundred rows ~1.5 us. Statements come in a few sizes only (powers of two, and the
     largest), which SQLite's module keeps prepared: a batch of any other size needed a statement of its own,
     parsed afresh, and cost 30-80% more a row."""
-    table, columns = quote(Hit._meta.db_table), ", ".join(quote(column) for column in _COLUMNS)
+    table, columns = _hit_table(quote)
     start, count = 0, len(rows)
     while start < count:
         size = min(per_statement, 1 << ((count - start).bit_length() - 1))
@@ -105,8 +110,8 @@ def copy_hits(cursor, rows, quote):
     """Insert `rows` with COPY on a psycopg cursor, in its open transaction. Multi-row INSERTs cost ~20 us a
     row on PostgreSQL: Django's psycopg cursors bind parameters on the client, and psycopg parses a
     statement of 600 placeholders afresh each time (too long for its cache). COPY: 4.5 us."""
-    columns = ", ".join(quote(column) for column in _COLUMNS)
-    with cursor.copy(f"COPY {quote(Hit._meta.db_table)} ({columns}) FROM STDIN") as copy:
+    table, columns = _hit_table(quote)
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row((row["received_at"], row["story_id"], row["via"], row["copy"], row["visitor"],
                             row["filtered"]))
