@@ -574,8 +574,10 @@ def build_site(pages, env, label):
     return next(ln for ln in out.splitlines() if ln.startswith("PIXEL ")).split()[1]
 
 
-# The event loop of the RSGI servers, as the README's pixel server runs it (`--rsgi-loop`).
+# The event loop and task implementation of the RSGI servers, as the README's pixel server runs them
+# (`--rsgi-loop`, `--rsgi-task-impl`).
 RSGI_LOOP = "uvloop"
+RSGI_TASK_IMPL = "rust"
 
 
 def _loop_version(pages, name):
@@ -587,10 +589,11 @@ def _loop_version(pages, name):
     return f"{name} {found}"
 
 
-def server_command(kind, port, threads=None, workers=1, target="byline.wsgi:application"):
+def server_command(kind, port, threads=None, workers=1, target="byline.wsgi:application", task_impl=None):
     if kind == "rsgi":  # granian's event loop answers the pixel; the site runs in the app's own threads
-        return [str(VENV_BIN / "granian"), "--interface", "rsgi", "--loop", RSGI_LOOP, "--host", "127.0.0.1",
-                "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-ws", target]
+        return [str(VENV_BIN / "granian"), "--interface", "rsgi", "--loop", RSGI_LOOP, "--task-impl",
+                task_impl or RSGI_TASK_IMPL, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                "--log-level", "warning", "--no-ws", target]
     if kind == "granian":
         return [str(VENV_BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(workers), "--blocking-threads", str(threads or 1), "--log-level", "warning",
@@ -636,8 +639,8 @@ def main(args):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
-    global RSGI_LOOP
-    RSGI_LOOP = args.rsgi_loop
+    global RSGI_LOOP, RSGI_TASK_IMPL
+    RSGI_LOOP, RSGI_TASK_IMPL = args.rsgi_loop, args.rsgi_task_impl
     try:
         wrk = shutil.which("wrk")
         nginx = shutil.which("nginx")
@@ -649,6 +652,7 @@ def main(args):
             "gunicorn": pages.tool_version([str(VENV_BIN / "gunicorn"), "--version"]),
             "sqlite": sqlite3.sqlite_version,
             f"event loop of the RSGI servers (granian --loop {RSGI_LOOP})": _loop_version(pages, RSGI_LOOP),
+            "tasks of the RSGI servers (granian --task-impl)": RSGI_TASK_IMPL,
         }
         cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                     if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else "?"
@@ -677,15 +681,18 @@ def main(args):
 
         configs = []
 
-        def add(name, kind, threads, workers, target, senv, table, durable, pixel, unique=False):
+        def add(name, kind, threads, workers, target, senv, table, durable, pixel, unique=False, task_impl=None):
             configs.append({"name": name, "kind": kind, "threads": threads, "workers": workers, "target": target,
-                            "env": senv, "table": table, "durable": durable, "path": pixel, "unique": unique})
+                            "env": senv, "table": table, "durable": durable, "path": pixel, "unique": unique,
+                            "task_impl": task_impl})
 
-        def sqlite_config(name, kind, threads, workers=1, target="byline.wsgi:application", unique=False):
-            var = fresh_sqlite(f"{kind}-{threads or 0}-{workers}-{target.split(':')[1]}-{int(unique)}")
-            # Rows that change the load or the app are measured and checked, but judged against no goal.
+        def sqlite_config(name, kind, threads, workers=1, target="byline.wsgi:application", unique=False,
+                          task_impl=None):
+            var = fresh_sqlite(f"{kind}-{threads or 0}-{workers}-{target.split(':')[1]}-{int(unique)}-{task_impl}")
+            # Rows that change the load, the app or the server's settings are measured and checked, but judged
+            # against no goal.
             add(name, kind, threads, workers, target, site_env(var), HitTable(var / "byline.sqlite3"),
-                not unique and target == "byline.wsgi:application", path, unique)
+                not unique and not task_impl and target == "byline.wsgi:application", path, unique, task_impl)
 
         sqlite_config("Byline pixel, SQLite WAL (synchronous=NORMAL, as shipped), granian RSGI 1 worker", "rsgi", None)
         for threads in args.threads:
@@ -696,6 +703,9 @@ def main(args):
             sqlite_config("Byline pixel, SQLite WAL (NORMAL), granian RSGI 2 workers", "rsgi", None, workers=2)
             sqlite_config("Byline pixel, SQLite WAL (NORMAL), granian RSGI 1 worker, every request a new User-Agent "
                           "(misses the bot filter's caches)", "rsgi", None, unique=True)
+            other_tasks = "asyncio" if RSGI_TASK_IMPL == "rust" else "rust"
+            sqlite_config(f"Byline pixel, SQLite WAL (NORMAL), granian RSGI 1 worker, --task-impl {other_tasks}",
+                          "rsgi", None, task_impl=other_tasks)
         if not args.skip_gunicorn:
             sqlite_config(f"Byline pixel, SQLite WAL (NORMAL), gunicorn gthread 1 worker, {most} threads",
                           "gunicorn", most)
@@ -737,7 +747,8 @@ def main(args):
         gif = None
         for cfg in configs:
             name, path, port = cfg["name"], cfg["path"], pages.free_port()
-            proc = procs.start(name, server_command(cfg["kind"], port, cfg["threads"], cfg["workers"], cfg["target"]),
+            proc = procs.start(name, server_command(cfg["kind"], port, cfg["threads"], cfg["workers"], cfg["target"],
+                                                    cfg["task_impl"]),
                                env=cfg["env"], log_path=tmp / f"server-{port}.log")
             status, headers, body = pages.wait_ready(proc, port, path)
             if status != 200 or headers.get("content-type") != "image/gif" or len(body) != 43:
@@ -906,11 +917,12 @@ def print_goals(rows, nginx_rps):
         fastest = max(under, key=lambda r: r["rps"])
         print(f"  Fastest durable configuration with p99 under {P99_GOAL_MS:.0f} ms: {fastest['rps']:,.0f} req/s "
               f"({fastest['p99_ms']:.2f} ms), {fastest['name']}.")
-    lost = sum(r["check"]["lost"] for r in durable if r["check"])
-    twice = sum(r["check"]["twice"] for r in durable if r["check"])
-    answered = sum(r["check"]["answered"] for r in durable if r["check"])
-    print(f"Goal: zero answered hits lost: {'met' if lost == 0 else 'NOT met'} ({answered:,} answered, {lost} "
-          f"missing, {twice} stored twice).")
+    checked = [r["check"] for r in rows if r.get("check")]  # every row that stores, judged or not
+    lost = sum(c["lost"] for c in checked)
+    twice = sum(c["twice"] for c in checked)
+    answered = sum(c["answered"] for c in checked)
+    print(f"Goal: zero answered hits lost: {'met' if lost == 0 else 'NOT met'} ({answered:,} answered over "
+          f"{len(checked)} storing rows, {lost} missing, {twice} stored twice).")
 
 
 def print_ordering(ooo):
@@ -955,6 +967,9 @@ def parse_args(argv=None):
     p.add_argument("--rsgi-loop", default=RSGI_LOOP, choices=["asyncio", "uvloop", "rloop"],
                    help="granian's --loop for the RSGI servers (default uvloop, as in the README; rloop must be "
                         "installed by hand)")
+    p.add_argument("--rsgi-task-impl", default=RSGI_TASK_IMPL, choices=["asyncio", "rust"],
+                   help="granian's --task-impl for the RSGI servers (default rust, as in the README); the variants "
+                        "add a row with the other")
     p.add_argument("--skip-gunicorn", action="store_true")
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--skip-variants", action="store_true", help="leave out 2 workers and a new User-Agent per request")

@@ -72,6 +72,17 @@ def pixel_request(port, path, n=None, method="GET", timeout=5):
         conn.close()
 
 
+def site_response(port, path):
+    """(status, body) of a page of the site, which the RSGI server runs in its pool of threads."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path, headers={"User-Agent": "Mozilla/5.0", "Host": "127.0.0.1"})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
 def gif_headers(port):
     """The headers of one GIF as the server sends them (a forged pixel of another story: recorded, not ours)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
@@ -142,8 +153,10 @@ class Server:
 
     def start(self):
         self.port = free_port()
-        # As the README runs each: WSGI with blocking threads, RSGI (the pixel server) on uvloop.
-        threads = ["--blocking-threads", "8"] if self.interface == "wsgi" else ["--loop", "uvloop"]
+        # As the README runs each: WSGI with blocking threads, RSGI (the pixel server) on uvloop with granian's
+        # Rust tasks.
+        threads = (["--blocking-threads", "8"] if self.interface == "wsgi"
+                   else ["--loop", "uvloop", "--task-impl", "rust"])
         cmd = [granian_path(), "--interface", self.interface, "--host", "127.0.0.1", "--port", str(self.port),
                "--workers", "2", *threads, "--log-level", "warning", "--no-ws", "byline.wsgi:application"]
         with open(self.log_path, "ab") as log:
@@ -291,6 +304,8 @@ def test_answered_hits_survive_sigkill_and_are_counted_exactly_once(tmp_path, in
         headers = gif_headers(load.port)  # the length said by granian itself under RSGI, by us under WSGI
         assert headers["content-length"] == "43" and headers["content-type"] == "image/gif"
         assert "no-store" in headers["cache-control"] and "set-cookie" not in headers
+        status, body = site_response(load.port, "/robots.txt")  # the rest of the site, served by the same server
+        assert status == 200 and b"Sitemap:" in body, (status, body[:500])
         load.start()
         load.wait_for(KILL_AFTER, min_seconds=1.0)
         first.kill(signal.SIGKILL)  # mid-load: requests are in flight and batches are being committed
