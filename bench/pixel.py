@@ -163,6 +163,7 @@ local threads = {}
 local next_id = 0
 local agents = {AGENTS}
 local unique = {UNIQUE}
+local proxied = {PROXIED}
 
 -- Each wrk run its own page URLs (BENCH_RUN, set per run): a late commit of a warm-up's hit must not pass
 -- for a second copy of the measured run's.
@@ -185,11 +186,16 @@ function request()
     ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0." .. counter ..
       "." .. tid .. " Safari/537.36"
   end
-  return wrk.format("GET", wrk.path .. "?url=https%3A%2F%2F" .. host .. "%2Fp%2F" .. tid .. "-" .. counter, {
+  local headers = {
     ["User-Agent"] = ua,
     ["Accept"] = "image/avif,image/webp,image/*,*/*;q=0.8",
     ["Referer"] = "https://" .. host .. "/",
-  })
+  }
+  if proxied then  -- as nginx in front sends it: the reader's address, a new one for every 100 requests
+    local reader = math.floor(counter / #agents)
+    headers["X-Forwarded-For"] = "198.51." .. (math.floor(reader / 256) % 256) .. "." .. (reader % 256)
+  end
+  return wrk.format("GET", wrk.path .. "?url=https%3A%2F%2F" .. host .. "%2Fp%2F" .. tid .. "-" .. counter, headers)
 end
 
 function done(summary, latency, requests)
@@ -205,10 +211,20 @@ end
 """
 
 
-def wrk_script(unique):
+# How a row's requests vary: "pool" (100 browser agents), "new-agent" (a new User-Agent every request),
+# "proxied" (as "pool", through our proxy: an X-Forwarded-For header, BYLINE_TRUSTED_PROXIES set).
+LOADS = ("pool", "new-agent", "proxied")
+
+
+def _forwarded_for(n):
+    reader = n // len(USER_AGENTS)
+    return f"198.51.{reader // 256 % 256}.{reader % 256}"
+
+
+def wrk_script(load):
     agents = "{" + ", ".join(json.dumps(a) for a in USER_AGENTS) + "}"
-    return (WRK_LUA.replace("{AGENTS}", agents).replace("{UNIQUE}", "true" if unique else "false")
-            .replace("{HOSTS}", str(PARTNER_HOSTS)))
+    return (WRK_LUA.replace("{AGENTS}", agents).replace("{UNIQUE}", str(load == "new-agent").lower())
+            .replace("{PROXIED}", str(load == "proxied").lower()).replace("{HOSTS}", str(PARTNER_HOSTS)))
 
 
 def make_wrk(script, wrk_threads):
@@ -230,7 +246,7 @@ def make_wrk(script, wrk_threads):
     return run_wrk
 
 
-def run_python_client(url, connections, duration, unique=False):
+def run_python_client(url, connections, duration, load="pool"):
     """One thread per connection, keep-alive, distinct page URL and User-Agent per request (far weaker than
     wrk: ratios only)."""
     import http.client
@@ -252,12 +268,15 @@ def run_python_client(url, connections, duration, unique=False):
             host = f"p{(n // len(USER_AGENTS)) % PARTNER_HOSTS}.partner.example"
             path = f"{parts.path}?url={quote(f'https://{host}/p/{run}.{tid}-{n}', safe='')}"
             ua = (f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.{n}.{tid} "
-                  "Safari/537.36") if unique else USER_AGENTS[n % len(USER_AGENTS)]
+                  "Safari/537.36") if load == "new-agent" else USER_AGENTS[n % len(USER_AGENTS)]
+            headers = {"User-Agent": ua, "Referer": f"https://{host}/"}
+            if load == "proxied":
+                headers["X-Forwarded-For"] = _forwarded_for(n)
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
                 t0 = time.perf_counter()
-                conn.request("GET", path, headers={"User-Agent": ua, "Referer": f"https://{host}/"})
+                conn.request("GET", path, headers=headers)
                 resp = conn.getresponse()
                 resp.read()
                 mine.append((time.perf_counter() - t0) * 1000)
@@ -388,6 +407,7 @@ def micro_worker(args):
     from io import BytesIO
 
     from django.db import connection, transaction
+    from django.test import override_settings
     from django.utils import timezone
 
     from crawlerdetect import CrawlerDetect
@@ -397,7 +417,7 @@ def micro_worker(args):
     from tracking.copies import normalize
     from tracking.endpoint import hit_from_request, write_hits
     from tracking.models import Hit
-    from tracking.visitors import visitor_key
+    from tracking.visitors import client_ip, visitor_key
 
     path = args.micro_path
     n = args.micro_iterations
@@ -439,6 +459,10 @@ def micro_worker(args):
                                                                  now.date()), n),
         "republish.pixel.is_valid (HMAC)": per_call_us(lambda i: is_valid(10, "0123456789abcdef"), n),
     }
+    with override_settings(TRUSTED_PROXIES=["127.0.0.1", "10.0.0.0/8"]):  # the README's pixel server behind nginx
+        forwarded = [{**envs[i], "HTTP_X_FORWARDED_FOR": f"198.51.{i // 256 % 256}.{i % 256}"} for i in range(n)]
+        result["visitors.client_ip behind a trusted proxy (X-Forwarded-For)"] = per_call_us(
+            lambda i: client_ip(forwarded[i]), n)
     result.update(rsgi_requests_us(path, envs))
     rows = [hit_from_request(e, now) for e in envs]
     for size in (1, 10, 100, 1000):
@@ -681,18 +705,19 @@ def main(args):
 
         configs = []
 
-        def add(name, kind, threads, workers, target, senv, table, durable, pixel, unique=False, task_impl=None):
+        def add(name, kind, threads, workers, target, senv, table, durable, pixel, load="pool", task_impl=None):
             configs.append({"name": name, "kind": kind, "threads": threads, "workers": workers, "target": target,
-                            "env": senv, "table": table, "durable": durable, "path": pixel, "unique": unique,
+                            "env": senv, "table": table, "durable": durable, "path": pixel, "load": load,
                             "task_impl": task_impl})
 
-        def sqlite_config(name, kind, threads, workers=1, target="byline.wsgi:application", unique=False,
+        def sqlite_config(name, kind, threads, workers=1, target="byline.wsgi:application", load="pool",
                           task_impl=None):
-            var = fresh_sqlite(f"{kind}-{threads or 0}-{workers}-{target.split(':')[1]}-{int(unique)}-{task_impl}")
+            var = fresh_sqlite(f"{kind}-{threads or 0}-{workers}-{target.split(':')[1]}-{load}-{task_impl}")
+            senv = site_env(var, BYLINE_TRUSTED_PROXIES="127.0.0.1") if load == "proxied" else site_env(var)
             # Rows that change the load, the app or the server's settings are measured and checked, but judged
             # against no goal.
-            add(name, kind, threads, workers, target, site_env(var), HitTable(var / "byline.sqlite3"),
-                not unique and not task_impl and target == "byline.wsgi:application", path, unique, task_impl)
+            add(name, kind, threads, workers, target, senv, HitTable(var / "byline.sqlite3"),
+                load == "pool" and not task_impl and target == "byline.wsgi:application", path, load, task_impl)
 
         sqlite_config("Byline pixel, SQLite WAL (synchronous=NORMAL, as shipped), granian RSGI 1 worker", "rsgi", None)
         for threads in args.threads:
@@ -702,7 +727,9 @@ def main(args):
         if not args.skip_variants:
             sqlite_config("Byline pixel, SQLite WAL (NORMAL), granian RSGI 2 workers", "rsgi", None, workers=2)
             sqlite_config("Byline pixel, SQLite WAL (NORMAL), granian RSGI 1 worker, every request a new User-Agent "
-                          "(misses the bot filter's caches)", "rsgi", None, unique=True)
+                          "(misses the bot filter's caches)", "rsgi", None, load="new-agent")
+            sqlite_config("Byline pixel, SQLite WAL (NORMAL), granian RSGI 1 worker, behind our proxy (X-Forwarded-For "
+                          "on every request, BYLINE_TRUSTED_PROXIES=127.0.0.1)", "rsgi", None, load="proxied")
             other_tasks = "asyncio" if RSGI_TASK_IMPL == "rust" else "rust"
             sqlite_config(f"Byline pixel, SQLite WAL (NORMAL), granian RSGI 1 worker, --task-impl {other_tasks}",
                           "rsgi", None, task_impl=other_tasks)
@@ -756,7 +783,7 @@ def main(args):
             gif = gif or body
             log(f"  up: {name} on :{port}")
             servers.append({"name": name, "port": port, "path": path, "proc": proc, "group": proc.pid,
-                            "table": cfg["table"], "durable": cfg["durable"], "unique": cfg["unique"],
+                            "table": cfg["table"], "durable": cfg["durable"], "load": cfg["load"],
                             "postgres": bool(cfg["table"] and cfg["table"].postgres_url)})
         if nginx:
             nginx_port = pages.free_port()
@@ -767,15 +794,15 @@ def main(args):
             servers.insert(0, {"name": "nginx, static 43-byte GIF (same no-store headers), 1 worker",
                                "port": nginx_port, "path": "/pixel.gif", "proc": nginx_proc, "group": nginx_proc.pid,
                                "table": None, "durable": False, "nginx": True, "postgres": False,
-                               "unique": False})
+                               "load": "pool"})
 
         # ---- load, round after round so that drift touches every row alike
         loads = {}
-        for unique in (False, True):
-            script = tmp / f"pixel-{'unique' if unique else 'pool'}.lua"
-            script.write_text(wrk_script(unique))
-            loads[unique] = (make_wrk(script, args.wrk_threads) if wrk
-                             else lambda url, c, d, u=unique: run_python_client(url, c, d, unique=u))
+        for kind in LOADS:
+            script = tmp / f"pixel-{kind}.lua"
+            script.write_text(wrk_script(kind))
+            loads[kind] = (make_wrk(script, args.wrk_threads) if wrk
+                           else lambda url, c, d, k=kind: run_python_client(url, c, d, load=k))
         tool = (versions["wrk"].split(" [")[0] + f", {args.wrk_threads} thread(s), Lua script: a distinct page "
                 "URL and User-Agent per request") if wrk else "Python threaded client"
         results = {s["name"]: [] for s in servers}
@@ -784,7 +811,7 @@ def main(args):
         for rnd in range(args.rounds):
             for s in servers:
                 url = f"http://127.0.0.1:{s['port']}{s['path']}"
-                load = loads[s["unique"]]
+                load = loads[s["load"]]
                 if args.wait_quiet:
                     pages.wait_quiet(args.wait_quiet)
                 before = s["table"].max_id() if s["table"] else None

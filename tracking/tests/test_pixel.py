@@ -11,7 +11,7 @@ from stories.factories import StoryPageFactory
 from tracking import filters
 from tracking.endpoint import GIF, _unquote_plus
 from tracking.models import Copy, Hit
-from tracking.visitors import _keyed_sha256, salt_for, visitor_key
+from tracking.visitors import _keyed_sha256, client_ip, salt_for, visitor_key
 
 from .helpers import BROWSER, request
 
@@ -185,3 +185,18 @@ def test_forwarded_addresses_are_believed_only_from_our_proxies(pixel_app, story
     request(pixel_app, path, referer=PARTNER, ip="10.1.1.1", headers={"HTTP_X_FORWARDED_FOR": "192.0.2.61"})
     proxied = list(Hit.objects.order_by("id").values_list("visitor", flat=True))[2:]
     assert proxied[0] != proxied[1]
+
+
+def test_the_readers_address_follows_the_trusted_proxies_setting_as_it_changes(settings):
+    through_proxy = {"REMOTE_ADDR": "10.1.1.1", "HTTP_X_FORWARDED_FOR": "198.51.100.7, 10.2.2.2"}
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    assert client_ip(through_proxy) == "198.51.100.7"  # the proxies' own addresses skipped
+    settings.TRUSTED_PROXIES = ["10.1.1.1"]  # the second hop no longer ours: it is the nearest untrusted one
+    assert client_ip(through_proxy) == "10.2.2.2"
+    settings.TRUSTED_PROXIES = ["192.168.0.0/16"]
+    assert client_ip(through_proxy) == "10.1.1.1"
+    settings.TRUSTED_PROXIES = []
+    assert client_ip(through_proxy) == "10.1.1.1"
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    assert client_ip({"REMOTE_ADDR": "10.1.1.1", "HTTP_X_FORWARDED_FOR": "not an address, 10.2.2.2"}) == "not an address"
+    assert client_ip({"REMOTE_ADDR": "10.1.1.1", "HTTP_X_FORWARDED_FOR": "10.3.3.3"}) == "10.1.1.1"
