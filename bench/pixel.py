@@ -18,7 +18,8 @@ What it does, all on loopback and in a throwaway directory:
    - granian RSGI, 1 worker, byline.wsgi:application as in production (SQLite WAL; each hit journaled and
      answered, then committed in a batch, tracking.journal); the same over granian's WSGI interface (each
      request waits for its batch's commit) with each --threads value as --blocking-threads; RSGI with 2
-     workers; gunicorn gthread for comparison;
+     workers, with a new User-Agent per request, behind our proxy (X-Forwarded-For, trusted proxies set) and
+     with granian's other task implementation; gunicorn gthread for comparison;
    - the same production app on PostgreSQL (a scratch database bench_pixel, created and dropped) when
      something answers on 127.0.0.1:5432;
 3. loads each with wrk (--latency, a Lua script giving every request its own page URL
