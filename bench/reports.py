@@ -473,7 +473,7 @@ def main(args):
                 try:
                     results.append(run_worker(env, args, hits, label))
                 finally:
-                    if pg is None:
+                    if pg is None and not args.keep:
                         shutil.rmtree(var, ignore_errors=True)
                     else:
                         with contextlib.suppress(Exception):
@@ -490,7 +490,10 @@ def main(args):
         for name in pg_created:
             with contextlib.suppress(Exception):
                 pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        shutil.rmtree(tmp, ignore_errors=True)
+        if args.keep:
+            log(f"Kept the SQLite sites in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def parse_args(argv=None):
@@ -503,6 +506,7 @@ def parse_args(argv=None):
     p.add_argument("--postgres", action="store_true",
                    help="also on PostgreSQL at 127.0.0.1:5432 (a scratch database, dropped afterwards)")
     p.add_argument("--timeout", type=int, default=4 * 3600, help="seconds allowed per worker (default 4 hours)")
+    p.add_argument("--keep", action="store_true", help="keep the SQLite sites (their directory is printed at the end)")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--busy", type=float, default=None, help=argparse.SUPPRESS)
     return p.parse_args(argv)

@@ -1,7 +1,7 @@
 """What the Readers pages in the admin, their CSV files and `republication_report` show, built on `reports`.
 
 Date ranges here are whole UTC days, `start` and `end` both included, because the rollups are UTC hours
-and `reports.readers_by_day` groups them by UTC day. The views stay thin: they parse the range with
+and `reports.totals_and_days` groups them by UTC day. The views stay thin: they parse the range with
 `period_from()`, ask one function here for their numbers and render them.
 """
 

@@ -9,7 +9,6 @@ from datetime import timezone as dt_timezone
 
 from django.core.cache import cache
 from django.db.models import BigIntegerField, Count, F, Func, Sum
-from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from stories.models import StoryPage
@@ -58,15 +57,26 @@ def most_popular(window_hours=48, include_copies=False, limit=4, exclude=None):
     return [stories[i] for i in ids if i in stories][:limit]
 
 
-def _totals(rollups):
-    totals = rollups.aggregate(hits=Sum("hits"), views=Sum("views"), readers=Sum("readers"))
-    return {key: value or 0 for key, value in totals.items()}
+def totals_and_days(rollups):
+    """(totals, by_day) of `rollups`: hits, views and readers in all, and views and readers per UTC day.
 
-
-def readers_by_day(rollups):
-    rows = (rollups.annotate(day=TruncDay("hour", tzinfo=dt_timezone.utc))
-            .values("day").annotate(views=Sum("views"), readers=Sum("readers")).order_by("day"))
-    return [{"day": row["day"].date(), "views": row["views"], "readers": row["readers"]} for row in rows]
+    One query grouped by hour, folded into days here: truncating each row's hour to its day in SQL runs a
+    Python function per row on SQLite (Django's TruncDay there), 0.6 s over a month of 158,000 rollups,
+    where a month has only 720 hours."""
+    totals = {"hits": 0, "views": 0, "readers": 0}
+    days = {}
+    hours = rollups.values("hour").annotate(hits=Sum("hits"), views=Sum("views"), readers=Sum("readers"))
+    for row in hours.order_by("hour"):
+        for key in totals:
+            totals[key] += row[key]
+        day = row["hour"].astimezone(dt_timezone.utc).date()
+        counts = days.get(day)
+        if counts is None:
+            days[day] = {"day": day, "views": row["views"], "readers": row["readers"]}
+        else:
+            counts["views"] += row["views"]
+            counts["readers"] += row["readers"]
+    return totals, list(days.values())
 
 
 def story_report(story_id, since=None, until=None):
@@ -85,7 +95,8 @@ def story_report(story_id, since=None, until=None):
             "hits": counts["hits"], "views": counts["views"], "readers": counts["readers"],
         })
     copies.sort(key=lambda row: (-row["readers"], row["url"]))
-    return {"story_id": story_id, "totals": _totals(rollups), "copies": copies, "by_day": readers_by_day(rollups)}
+    totals, by_day = totals_and_days(rollups)
+    return {"story_id": story_id, "totals": totals, "copies": copies, "by_day": by_day}
 
 
 def top_stories(since=None, until=None, limit=10):
@@ -115,7 +126,8 @@ def republisher_report(host, since=None, until=None):
              "views": counts.get(c.pk, {}).get("views", 0), "readers": counts.get(c.pk, {}).get("readers", 0)}
             for c in copies]
     rows.sort(key=lambda row: (-row["readers"], row["url"]))
-    return {"host": host, "copies": rows, "totals": _totals(rollups), "by_day": readers_by_day(rollups)}
+    totals, by_day = totals_and_days(rollups)
+    return {"host": host, "copies": rows, "totals": totals, "by_day": by_day}
 
 
 def filtered_by_reason(since=None, until=None):
@@ -125,10 +137,10 @@ def filtered_by_reason(since=None, until=None):
 
 
 def site_overview(since=None, until=None):
-    rollups = _in_range(Rollup.objects.all(), since, until)
+    totals, by_day = totals_and_days(_in_range(Rollup.objects.all(), since, until))
     return {
-        "totals": _totals(rollups),
-        "by_day": readers_by_day(rollups),
+        "totals": totals,
+        "by_day": by_day,
         "top_stories": top_stories(since, until),
         "top_republishers": top_republishers(since, until),
         "filtered": filtered_by_reason(since, until),

@@ -9,7 +9,7 @@ from stories.factories import StoryPageFactory
 from tracking import filters
 from tracking.counting import count_all_new_hits, forget_old_data
 from tracking.models import Copy, FilteredCount, Hit, Rollup, Salt, Visit
-from tracking.reports import most_popular, site_overview, story_report
+from tracking.reports import most_popular, site_overview, story_report, totals_and_days
 from tracking.visitors import salt_for
 
 pytestmark = pytest.mark.django_db
@@ -140,10 +140,24 @@ def test_site_overview_sums_readers_by_day_and_lists_top_republishers(story):
     hit(story, NOON + timedelta(days=1), visitor="v2", copy="https://other.example/a")
     hit(story, NOON, filtered=filters.PREFETCH)
     count()
-    overview = site_overview()
+    overview = site_overview(NOON - timedelta(days=1), NOON + timedelta(days=3))  # not "the last 30 days": fixed dates
     assert [row["readers"] for row in overview["by_day"]] == [1, 1]
     assert {row["host"] for row in overview["top_republishers"]} == {"partner.example", "other.example"}
     assert overview["filtered"] == [{"reason": "prefetch", "hits": 1}]
+
+
+def test_days_are_utc_days_whatever_the_sites_time_zone(story, settings):
+    settings.TIME_ZONE = "America/New_York"  # 23:30 UTC is 18:30 the same day there, 00:30 UTC the evening before
+    midnight = datetime(2026, 11, 21, tzinfo=dt_timezone.utc)
+    for minutes, visitor in ((-30, "a"), (-20, "b"), (30, "c")):
+        hit(story, midnight + timedelta(minutes=minutes), visitor=visitor)
+    hit(story, midnight + timedelta(minutes=31), visitor="c")  # within 30 minutes of its view: not a view
+    count()
+    totals, by_day = totals_and_days(Rollup.objects.filter(story_id=story.pk))
+    assert totals == {"hits": 4, "views": 3, "readers": 3}
+    assert by_day == [{"day": midnight.date() - timedelta(days=1), "views": 2, "readers": 2},
+                      {"day": midnight.date(), "views": 1, "readers": 1}]
+    assert story_report(story.pk)["by_day"] == by_day
 
 
 def test_old_salts_visit_keys_and_counted_raw_hits_are_forgotten(story, settings):
