@@ -8,7 +8,7 @@ or two processes run it at once (the cursor row is locked).
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from stories.models import StoryPage
@@ -21,51 +21,77 @@ VIEW_GAP = timedelta(minutes=30)
 # Hits younger than this are left for the next run: a writer in another process may still be committing
 # hits with lower ids (PostgreSQL assigns ids before commit).
 SETTLE = timedelta(seconds=5)
-BATCH = 20_000
+# Hits per transaction. On SQLite the transaction holds the write lock from its start (IMMEDIATE), and the
+# pixel's own commits wait meanwhile: 10,000 hold it about a third of a second here, at 90% of the hits per
+# second of 20,000 (docs/performance.md).
+BATCH = 10_000
 
 
 def hour_of(moment):
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def add_counts(model, key_fields, rows, add_fields, extra_fields=()):
-    """INSERT ... ON CONFLICT DO UPDATE adding to counters: the same SQL on SQLite and PostgreSQL."""
-    if not rows:
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = [model._meta.get_field(name).column for name in (*key_fields, *extra_fields, *add_fields)]
-    quoted = [connection.ops.quote_name(column) for column in columns]
-    keys = ", ".join(quoted[: len(key_fields)])
-    updates = ", ".join(f"{q} = {table}.{q} + excluded.{q}" for q in quoted[len(key_fields) + len(extra_fields):])
+def _upsert_sql(model, key_fields, fields, updated, assign):
+    """INSERT of `fields` into `model`'s table, and on a clash on `key_fields` an UPDATE of the `updated`
+    fields, each by `assign(table, quoted column)`: the same SQL on SQLite and PostgreSQL."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = [quote(model._meta.get_field(name).column) for name in fields]
+    keys = ", ".join(quote(model._meta.get_field(name).column) for name in key_fields)
+    updates = ", ".join(assign(table, quote(model._meta.get_field(name).column)) for name in updated)
     placeholders = ", ".join(["%s"] * len(columns))
-    sql = f"INSERT INTO {table} ({', '.join(quoted)}) VALUES ({placeholders}) ON CONFLICT ({keys}) DO UPDATE SET {updates}"
-    field_objects = [model._meta.get_field(name) for name in (*key_fields, *extra_fields, *add_fields)]
-    params = [[field.get_db_prep_value(value, connection) for field, value in zip(field_objects, row)] for row in rows]
-    with connection.cursor() as cursor:
+    return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "
+            f"ON CONFLICT ({keys}) DO UPDATE SET {updates}")
+
+
+def _write(sql, model, fields, rows):
+    # executemany on raw rows: Django's bulk_create and bulk_update compile every row's expressions in
+    # Python, which cost more than the counting itself (a second a batch).
+    database = connections[DEFAULT_DB_ALIAS]  # not the `connection` proxy: one look-up, not one per value
+    preps = [model._meta.get_field(name).get_db_prep_value for name in fields]
+    params = [[prep(value, database) for prep, value in zip(preps, row)] for row in rows]
+    with database.cursor() as cursor:
         cursor.executemany(sql, params)
 
 
-def _copies(pairs, now_by_pair):
-    """Copy rows for (story id, url) pairs, created when new, with first and last seen kept up to date."""
-    wanted = set(pairs)
-    stories = {story_id for story_id, _ in wanted}
-    existing = {
-        (c.story_id, c.url): c
-        for c in Copy.objects.filter(story_id__in=stories, url__in={url for _, url in wanted})
-    }
-    new = [Copy(story_id=s, url=u, host=host_of_copy(u), first_seen=now_by_pair[(s, u)][0],
-                last_seen=now_by_pair[(s, u)][1]) for (s, u) in wanted - existing.keys()]
+def add_counts(model, key_fields, rows, add_fields, extra_fields=()):
+    """Add `rows` (key fields, extra fields, then counters) to the counters of `model`'s rows, creating them."""
+    if not rows:
+        return
+    fields = (*key_fields, *extra_fields, *add_fields)
+    sql = _upsert_sql(model, key_fields, fields, add_fields, lambda table, q: f"{q} = {table}.{q} + excluded.{q}")
+    _write(sql, model, fields, rows)
+
+
+def upsert_rows(model, key_fields, rows, set_fields):
+    """Create or overwrite `model`'s rows: `rows` hold the key fields, then `set_fields`."""
+    if not rows:
+        return
+    fields = (*key_fields, *set_fields)
+    _write(_upsert_sql(model, key_fields, fields, set_fields, lambda table, q: f"{q} = excluded.{q}"), model, fields,
+           rows)
+
+
+def _copies(seen):
+    """{(story id, url): (copy id, is our site)} for the pairs of `seen` ({pair: (first, last) seen}),
+    creating new copies and moving last_seen forward."""
+    stories = {story_id for story_id, _ in seen}
+    existing = {(story_id, url): (pk, last_seen) for pk, story_id, url, last_seen in Copy.objects.filter(
+        story_id__in=stories, url__in={url for _, url in seen}).values_list("pk", "story_id", "url", "last_seen")}
+    new = [Copy(story_id=s, url=u, host=host_of_copy(u), first_seen=seen[(s, u)][0], last_seen=seen[(s, u)][1])
+           for (s, u) in seen.keys() - existing.keys()]
     if new:
         Copy.objects.bulk_create(new, ignore_conflicts=True)
-        existing.update({(c.story_id, c.url): c for c in Copy.objects.filter(
-            story_id__in={c.story_id for c in new}, url__in={c.url for c in new})})
-    changed = []
-    for pair, copy in existing.items():
-        if pair in now_by_pair and now_by_pair[pair][1] > copy.last_seen:
-            copy.last_seen = now_by_pair[pair][1]
-            changed.append(copy)
-    Copy.objects.bulk_update(changed, ["last_seen"])
-    return existing
+        existing.update({(story_id, url): (pk, last_seen) for pk, story_id, url, last_seen in Copy.objects.filter(
+            story_id__in={c.story_id for c in new}, url__in={c.url for c in new}).values_list(
+            "pk", "story_id", "url", "last_seen")})
+    # (The look-up by stories and by urls may find pairs not asked for: they are left alone.)
+    later = [(seen[pair][1], pk) for pair, (pk, last_seen) in existing.items()
+             if pair in seen and seen[pair][1] > last_seen]
+    if later:
+        table, column = connection.ops.quote_name(Copy._meta.db_table), connection.ops.quote_name("last_seen")
+        _write(f"UPDATE {table} SET {column} = %s WHERE id = %s", Copy, ("last_seen", "id"), later)
+    return {pair: (pk, pair[1] == Copy.OUR_SITE) for pair, (pk, _) in existing.items()}
 
 
 def count_new_hits(now=None, batch=BATCH):
@@ -74,70 +100,64 @@ def count_new_hits(now=None, batch=BATCH):
     with transaction.atomic():
         cursor, _ = Cursor.objects.get_or_create(name="hits")
         cursor = Cursor.objects.select_for_update().get(pk=cursor.pk)
-        hits = list(
-            Hit.objects.filter(id__gt=cursor.last_id, received_at__lt=now - SETTLE).order_by("id")[:batch]
-        )
+        hits = list(Hit.objects.filter(id__gt=cursor.last_id, received_at__lt=now - SETTLE).order_by("id")
+                    .values_list("id", "received_at", "story_id", "copy", "visitor", "filtered")[:batch])
         if not hits:
             return 0
-        story_ids = {hit.story_id for hit in hits if not hit.filtered}
+        story_ids = {story_id for _, _, story_id, _, _, reason in hits if not reason}
         published = set(StoryPage.objects.live().public().filter(pk__in=story_ids).values_list("pk", flat=True))
 
         filtered, counted = {}, []
-        for hit in hits:
-            reason = hit.filtered or ("" if hit.story_id in published else filters.UNKNOWN_STORY)
-            hit.copy = hit.copy or Copy.UNKNOWN
+        for _, received_at, story_id, copy, visitor, reason in hits:
+            reason = reason or ("" if story_id in published else filters.UNKNOWN_STORY)
             if reason:
-                key = (hour_of(hit.received_at), reason)
+                key = (hour_of(received_at), reason)
                 filtered[key] = filtered.get(key, 0) + 1
             else:
-                counted.append(hit)
+                counted.append((received_at, story_id, copy or Copy.UNKNOWN, visitor))
 
+        # (visitor, story id): [last view, day last counted as a reader]
         visits = {
-            (v.visitor, v.story_id): v
-            for v in Visit.objects.filter(
-                visitor__in={h.visitor for h in counted}, story_id__in={h.story_id for h in counted}
-            )
+            (visitor, story_id): [last_view_at, reader_day]
+            for visitor, story_id, last_view_at, reader_day in Visit.objects.filter(
+                visitor__in={h[3] for h in counted}, story_id__in={h[1] for h in counted}
+            ).values_list("visitor", "story_id", "last_view_at", "reader_day")
         }
         seen = {}
-        for hit in counted:
-            pair = (hit.story_id, hit.copy)
-            first, last = seen.get(pair, (hit.received_at, hit.received_at))
-            seen[pair] = (min(first, hit.received_at), max(last, hit.received_at))
-        copies = _copies(seen.keys(), seen)
+        for received_at, story_id, copy, _ in counted:
+            pair = (story_id, copy)
+            first, last = seen.get(pair, (received_at, received_at))
+            seen[pair] = (min(first, received_at), max(last, received_at))
+        copies = _copies(seen)
 
         rollups, touched = {}, {}
-        for hit in counted:
-            key = (hit.visitor, hit.story_id)
+        for received_at, story_id, copy, visitor in counted:
+            key = (visitor, story_id)
             visit = visits.get(key)
-            day = hit.received_at.date()
-            is_view = visit is None or hit.received_at - visit.last_view_at >= VIEW_GAP
-            is_reader = is_view and (visit is None or visit.reader_day != day)
+            day = received_at.date()
+            is_view = visit is None or received_at - visit[0] >= VIEW_GAP
+            is_reader = is_view and (visit is None or visit[1] != day)
             if is_view:
                 if visit is None:
-                    visit = visits[key] = Visit(visitor=hit.visitor, story_id=hit.story_id,
-                                                last_view_at=hit.received_at, reader_day=day)
-                visit.last_view_at = hit.received_at
+                    visit = visits[key] = [received_at, day]
+                visit[0] = received_at
                 if is_reader:
-                    visit.reader_day = day
+                    visit[1] = day
                 touched[key] = visit
-            copy = copies[(hit.story_id, hit.copy)]
-            rollup_key = (copy.pk, hour_of(hit.received_at))
-            counts = rollups.setdefault(rollup_key, [hit.story_id, copy.is_own, 0, 0, 0])
+            copy_id, own = copies[(story_id, copy)]
+            counts = rollups.setdefault((copy_id, hour_of(received_at)), [story_id, own, 0, 0, 0])
             counts[2] += 1
             counts[3] += is_view
             counts[4] += is_reader
 
-        # Split before creating: bulk_create sets the new rows' ids, and they must not be written twice.
-        new_visits = [v for v in touched.values() if v.pk is None]
-        old_visits = [v for v in touched.values() if v.pk is not None]
-        Visit.objects.bulk_create(new_visits)
-        Visit.objects.bulk_update(old_visits, ["last_view_at", "reader_day"])
+        upsert_rows(Visit, ("visitor", "story_id"), [(*key, *visit) for key, visit in touched.items()],
+                 ("last_view_at", "reader_day"))
         add_counts(Rollup, ("copy", "hour"),
                 [(copy_id, hour, story_id, own, h, v, r) for (copy_id, hour), (story_id, own, h, v, r) in rollups.items()],
                 add_fields=("hits", "views", "readers"), extra_fields=("story_id", "own"))
         add_counts(FilteredCount, ("hour", "reason"), [(hour, reason, n) for (hour, reason), n in filtered.items()],
                 add_fields=("hits",))
-        cursor.last_id = hits[-1].id
+        cursor.last_id = hits[-1][0]
         cursor.save(update_fields=["last_id"])
         return len(hits)
 

@@ -7,7 +7,7 @@ import pytest
 
 from stories.factories import StoryPageFactory
 from tracking import filters
-from tracking.counting import count_all_new_hits, forget_old_data
+from tracking.counting import count_all_new_hits, count_new_hits, forget_old_data
 from tracking.models import Copy, FilteredCount, Hit, Rollup, Salt, Visit
 from tracking.reports import most_popular, site_overview, story_report, totals_and_days
 from tracking.visitors import salt_for
@@ -111,6 +111,22 @@ def test_copies_are_kept_with_first_and_last_seen(story):
     assert partner["first_seen"] == NOON and partner["last_seen"] == NOON + timedelta(hours=5)
     assert partner["readers"] == 2
     assert [row["url"] for row in report["copies"] if row["own"]] == ["our site"]
+
+
+def test_counting_in_small_batches_carries_visits_and_copies_from_batch_to_batch(story):
+    hit(story, NOON)  # batch 1: a new visit, a new copy
+    hit(story, NOON + timedelta(minutes=10), copy=Copy.OUR_SITE)
+    hit(story, NOON + timedelta(minutes=40))  # batch 2: the same visitor, 40 minutes on: a view, not a reader
+    hit(story, NOON + timedelta(days=1))  # the next UTC day: a reader again
+    hit(story, NOON + timedelta(days=1, minutes=5), visitor="v2")  # batch 3
+    later = NOON + timedelta(days=3)
+    assert [count_new_hits(now=later, batch=2) for _ in range(4)] == [2, 2, 1, 0]
+    assert totals(story) == {"hits": 5, "views": 4, "readers": 3}
+    partner = Copy.objects.get(story_id=story.pk, url=COPY)
+    assert (partner.first_seen, partner.last_seen) == (NOON, NOON + timedelta(days=1, minutes=5))
+    assert Rollup.objects.get(story_id=story.pk, copy__url=Copy.OUR_SITE).own
+    assert not Rollup.objects.filter(story_id=story.pk, copy=partner, own=True).exists()
+    assert Visit.objects.get(visitor="v1", story_id=story.pk).last_view_at == NOON + timedelta(days=1)
 
 
 def test_most_popular_ranks_by_readers_on_our_site_by_default(news, settings):
