@@ -1,10 +1,12 @@
 """From raw hits to the numbers editors read: views, readers and filtered hits per story, copy and hour.
 
-`count_new_hits()` reads the hits recorded since its last run, in order, and adds them to the rollups in the
-same transaction that moves its cursor forward, so a hit is counted once even if the job is killed half-way
-or two processes run it at once (the cursor row is locked).
+`count_new_hits()` reads the hits recorded since its last run, in order, counts them in memory
+(`tally_new_hits`), then adds them to the rollups in the same transaction that moves its cursor forward
+(`Tally.store`), which stores nothing if the cursor moved since the read: a hit is counted once even if the
+job is killed half-way or two processes run it at once (the cursor row is locked while it is checked).
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,9 +23,9 @@ VIEW_GAP = timedelta(minutes=30)
 # Hits younger than this are left for the next run: a writer in another process may still be committing
 # hits with lower ids (PostgreSQL assigns ids before commit).
 SETTLE = timedelta(seconds=5)
-# Hits per transaction. On SQLite the transaction holds the write lock from its start (IMMEDIATE), and the
-# pixel's own commits wait meanwhile: 10,000 hold it about a third of a second here, at 90% of the hits per
-# second of 20,000 (docs/performance.md).
+# Hits per batch. On SQLite a batch's write transaction holds the database's lock (the pixel's commits wait
+# meanwhile): 10,000 new readers hold it about 0.2 s here, at 90% of the hits per second of 20,000
+# (docs/performance.md).
 BATCH = 10_000
 
 
@@ -94,72 +96,100 @@ def _copies(seen):
     return {pair: (pk, pair[1] == Copy.OUR_SITE) for pair, (pk, _) in existing.items()}
 
 
+@dataclass
+class Tally:
+    """One batch of hits counted in memory, not yet stored: hits from after `start` up to `end` (ids)."""
+
+    start: int
+    end: int
+    read: int
+    filtered: dict  # (hour, reason): hits
+    rollups: dict  # (story id, copy url, hour): [hits, views, readers]
+    visits: dict  # (visitor, story id): [last view, day last counted as a reader], for visits with a new view
+    seen: dict  # (story id, copy url): (first, last) seen in this batch
+
+    def store(self):
+        """Add the batch to the rollups and move the cursor on, in one transaction; returns how many hits it
+        stored (0 if another run counted them meanwhile)."""
+        with transaction.atomic():
+            cursor = Cursor.objects.select_for_update().get(name="hits")
+            if cursor.last_id != self.start:
+                return 0
+            copies = _copies(self.seen)
+            upsert_rows(Visit, ("visitor", "story_id"), [(*key, *visit) for key, visit in self.visits.items()],
+                        ("last_view_at", "reader_day"))
+            rows = []
+            for (story_id, copy, hour), counts in self.rollups.items():
+                copy_id, own = copies[(story_id, copy)]
+                rows.append((copy_id, hour, story_id, own, *counts))
+            add_counts(Rollup, ("copy", "hour"), rows, add_fields=("hits", "views", "readers"),
+                       extra_fields=("story_id", "own"))
+            add_counts(FilteredCount, ("hour", "reason"),
+                       [(hour, reason, n) for (hour, reason), n in self.filtered.items()], add_fields=("hits",))
+            cursor.last_id = self.end
+            cursor.save(update_fields=["last_id"])
+        return self.read
+
+
+def tally_new_hits(now, batch=BATCH):
+    """Read and count the next batch of hits, outside any transaction; None when there is nothing new.
+
+    Only `Tally.store` writes, so that on SQLite, whose write transactions hold the database's lock from
+    their start while the pixel's commits wait, the lock lasts as long as the writing and no longer."""
+    cursor, _ = Cursor.objects.get_or_create(name="hits")
+    hits = list(Hit.objects.filter(id__gt=cursor.last_id, received_at__lt=now - SETTLE).order_by("id")
+                .values_list("id", "received_at", "story_id", "copy", "visitor", "filtered")[:batch])
+    if not hits:
+        return None
+    story_ids = {story_id for _, _, story_id, _, _, reason in hits if not reason}
+    published = set(StoryPage.objects.live().public().filter(pk__in=story_ids).values_list("pk", flat=True))
+
+    filtered, counted = {}, []
+    for _, received_at, story_id, copy, visitor, reason in hits:
+        reason = reason or ("" if story_id in published else filters.UNKNOWN_STORY)
+        if reason:
+            key = (hour_of(received_at), reason)
+            filtered[key] = filtered.get(key, 0) + 1
+        else:
+            counted.append((received_at, story_id, copy or Copy.UNKNOWN, visitor))
+
+    visits = {
+        (visitor, story_id): [last_view_at, reader_day]
+        for visitor, story_id, last_view_at, reader_day in Visit.objects.filter(
+            visitor__in={h[3] for h in counted}, story_id__in={h[1] for h in counted}
+        ).values_list("visitor", "story_id", "last_view_at", "reader_day")
+    }
+    rollups, touched, seen = {}, {}, {}
+    for received_at, story_id, copy, visitor in counted:
+        key = (visitor, story_id)
+        visit = visits.get(key)
+        day = received_at.date()
+        is_view = visit is None or received_at - visit[0] >= VIEW_GAP
+        is_reader = is_view and (visit is None or visit[1] != day)
+        if is_view:
+            if visit is None:
+                visit = visits[key] = [received_at, day]
+            visit[0] = received_at
+            if is_reader:
+                visit[1] = day
+            touched[key] = visit
+        counts = rollups.setdefault((story_id, copy, hour_of(received_at)), [0, 0, 0])
+        counts[0] += 1
+        counts[1] += is_view
+        counts[2] += is_reader
+        first, last = seen.get((story_id, copy), (received_at, received_at))
+        seen[(story_id, copy)] = (min(first, received_at), max(last, received_at))
+    return Tally(start=cursor.last_id, end=hits[-1][0], read=len(hits), filtered=filtered, rollups=rollups,
+                 visits=touched, seen=seen)
+
+
 def count_new_hits(now=None, batch=BATCH):
-    """Count one batch of new hits; returns how many were read (0 when there is nothing to do)."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        cursor, _ = Cursor.objects.get_or_create(name="hits")
-        cursor = Cursor.objects.select_for_update().get(pk=cursor.pk)
-        hits = list(Hit.objects.filter(id__gt=cursor.last_id, received_at__lt=now - SETTLE).order_by("id")
-                    .values_list("id", "received_at", "story_id", "copy", "visitor", "filtered")[:batch])
-        if not hits:
-            return 0
-        story_ids = {story_id for _, _, story_id, _, _, reason in hits if not reason}
-        published = set(StoryPage.objects.live().public().filter(pk__in=story_ids).values_list("pk", flat=True))
-
-        filtered, counted = {}, []
-        for _, received_at, story_id, copy, visitor, reason in hits:
-            reason = reason or ("" if story_id in published else filters.UNKNOWN_STORY)
-            if reason:
-                key = (hour_of(received_at), reason)
-                filtered[key] = filtered.get(key, 0) + 1
-            else:
-                counted.append((received_at, story_id, copy or Copy.UNKNOWN, visitor))
-
-        # (visitor, story id): [last view, day last counted as a reader]
-        visits = {
-            (visitor, story_id): [last_view_at, reader_day]
-            for visitor, story_id, last_view_at, reader_day in Visit.objects.filter(
-                visitor__in={h[3] for h in counted}, story_id__in={h[1] for h in counted}
-            ).values_list("visitor", "story_id", "last_view_at", "reader_day")
-        }
-        seen = {}
-        for received_at, story_id, copy, _ in counted:
-            pair = (story_id, copy)
-            first, last = seen.get(pair, (received_at, received_at))
-            seen[pair] = (min(first, received_at), max(last, received_at))
-        copies = _copies(seen)
-
-        rollups, touched = {}, {}
-        for received_at, story_id, copy, visitor in counted:
-            key = (visitor, story_id)
-            visit = visits.get(key)
-            day = received_at.date()
-            is_view = visit is None or received_at - visit[0] >= VIEW_GAP
-            is_reader = is_view and (visit is None or visit[1] != day)
-            if is_view:
-                if visit is None:
-                    visit = visits[key] = [received_at, day]
-                visit[0] = received_at
-                if is_reader:
-                    visit[1] = day
-                touched[key] = visit
-            copy_id, own = copies[(story_id, copy)]
-            counts = rollups.setdefault((copy_id, hour_of(received_at)), [story_id, own, 0, 0, 0])
-            counts[2] += 1
-            counts[3] += is_view
-            counts[4] += is_reader
-
-        upsert_rows(Visit, ("visitor", "story_id"), [(*key, *visit) for key, visit in touched.items()],
-                 ("last_view_at", "reader_day"))
-        add_counts(Rollup, ("copy", "hour"),
-                [(copy_id, hour, story_id, own, h, v, r) for (copy_id, hour), (story_id, own, h, v, r) in rollups.items()],
-                add_fields=("hits", "views", "readers"), extra_fields=("story_id", "own"))
-        add_counts(FilteredCount, ("hour", "reason"), [(hour, reason, n) for (hour, reason), n in filtered.items()],
-                add_fields=("hits",))
-        cursor.last_id = hits[-1][0]
-        cursor.save(update_fields=["last_id"])
-        return len(hits)
+    """Count one batch of new hits; returns how many were read and stored (0 when there is nothing to do, or
+    when another run counted them first). A hit is counted once even if the job is killed half-way or two
+    processes run it at once: the rollups and the cursor move in one transaction, which stores nothing if the
+    cursor moved since the batch was read."""
+    tally = tally_new_hits(now or timezone.now(), batch)
+    return tally.store() if tally else 0
 
 
 def drain(count_batch, now=None):

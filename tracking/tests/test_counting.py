@@ -7,7 +7,7 @@ import pytest
 
 from stories.factories import StoryPageFactory
 from tracking import filters
-from tracking.counting import count_all_new_hits, count_new_hits, forget_old_data
+from tracking.counting import count_all_new_hits, count_new_hits, forget_old_data, tally_new_hits
 from tracking.models import Copy, FilteredCount, Hit, Rollup, Salt, Visit
 from tracking.reports import most_popular, site_overview, story_report, totals_and_days
 from tracking.visitors import salt_for
@@ -92,6 +92,19 @@ def test_each_hit_is_counted_exactly_once_however_often_the_job_runs(story):
     count()
     count()
     assert totals(story) == {"hits": 2, "views": 2, "readers": 2}
+
+
+def test_a_run_whose_hits_another_run_counted_meanwhile_stores_nothing(story):
+    hit(story, NOON)
+    hit(story, NOON + timedelta(hours=1), visitor="v2")
+    later = NOON + timedelta(days=3)
+    slow = tally_new_hits(later)  # read and counted, not yet stored
+    assert count_new_hits(now=later) == 2  # another run, quicker
+    assert slow.store() == 0
+    assert totals(story) == {"hits": 2, "views": 2, "readers": 2}
+    hit(story, NOON + timedelta(hours=2), visitor="v3")
+    assert count_new_hits(now=later) == 1  # and counting goes on from where the quicker run stopped
+    assert totals(story) == {"hits": 3, "views": 3, "readers": 3}
 
 
 def test_very_recent_hits_wait_for_the_next_run(story):
