@@ -217,9 +217,13 @@ end
 LOADS = ("pool", "new-agent", "proxied")
 
 
-def _forwarded_for(n):
-    reader = n // len(USER_AGENTS)
+def _reader_address(reader):
     return f"198.51.{reader // 256 % 256}.{reader % 256}"
+
+
+def _forwarded_for(n):
+    """The X-Forwarded-For of request `n`: a new reader every 100 requests, as in the Lua script."""
+    return _reader_address(n // len(USER_AGENTS))
 
 
 def wrk_script(load):
@@ -461,7 +465,7 @@ def micro_worker(args):
         "republish.pixel.is_valid (HMAC)": per_call_us(lambda i: is_valid(10, "0123456789abcdef"), n),
     }
     with override_settings(TRUSTED_PROXIES=["127.0.0.1", "10.0.0.0/8"]):  # the README's pixel server behind nginx
-        forwarded = [{**envs[i], "HTTP_X_FORWARDED_FOR": f"198.51.{i // 256 % 256}.{i % 256}"} for i in range(n)]
+        forwarded = [{**envs[i], "HTTP_X_FORWARDED_FOR": _reader_address(i)} for i in range(n)]  # all distinct
         result["visitors.client_ip behind a trusted proxy (X-Forwarded-For)"] = per_call_us(
             lambda i: client_ip(forwarded[i]), n)
     result.update(rsgi_requests_us(path, envs))

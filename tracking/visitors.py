@@ -8,10 +8,10 @@ older keys unlinkable to anyone.
 import hashlib
 import ipaddress
 import secrets
-from socket import AF_INET, AF_INET6, inet_pton
 import threading
 from datetime import timedelta
 from functools import lru_cache
+from socket import AF_INET, AF_INET6, inet_pton
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
