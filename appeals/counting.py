@@ -20,12 +20,15 @@ from django.utils import timezone
 
 from stories.models import StoryPage
 from tracking import filters
-from tracking.counting import BATCH, SETTLE, VIEW_GAP, add_counts, drain, hour_of
+from tracking.counting import BATCH, VIEW_GAP, add_counts, drain, hour_of
 from tracking.models import Cursor
 
 from .models import AppealEvent, EventVisit, FilteredEvent, VariantCount
 
 CURSOR = "appeal-events"
+# Events younger than this are left for the next run: a request in another process may still be committing
+# events with lower ids (PostgreSQL assigns ids before commit).
+SETTLE = timedelta(seconds=5)
 
 
 def count_new_events(now=None, batch=BATCH):

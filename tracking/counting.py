@@ -1,9 +1,26 @@
 """From raw hits to the numbers editors read: views, readers and filtered hits per story, copy and hour.
 
-`count_new_hits()` reads the hits recorded since its last run, in order, counts them in memory
-(`tally_new_hits`), then adds them to the rollups in the same transaction that moves its cursor forward
-(`Tally.store`), which stores nothing if the cursor moved since the read: a hit is counted once even if the
-job is killed half-way or two processes run it at once (the cursor row is locked while it is checked).
+Hits are counted in the order readers made them, by the time each was received, never by id: ids follow the
+order rows reach the database, and a pixel server that restarts stores the hits its journal kept with their
+old times and new, higher ids (several servers, several workers, and PostgreSQL's ids handed out before
+commit all do the same on a smaller scale). Counting by id skipped such hits for good.
+
+`count_new_hits()` counts, each run, the hits received between the cursor (`Cursor.counted_until`) and the
+*settled* time (`settled_until`): the time before which every hit is in the database. That is the older of
+`now - COUNT_SETTLE_SECONDS` and, for each pixel server, the time up to which it has stored every hit it
+received (`JournalMark.stored_until`, written in the same transaction as its hits and once a second when it
+is idle). A server killed with hits still in its journal leaves its mark behind, so counting waits for its
+restart to store them (up to `COUNT_WAIT_SECONDS`) and then counts them in their place. Views and readers
+depend on the order of a visitor's hits, and so are exactly what they would have been had every hit
+arrived in time.
+
+Nothing is ever skipped, whatever the clocks: the writers read `counted_until` in each transaction that
+stores hits (a shared row lock on PostgreSQL; SQLite has one writer at a time) and give a hit received
+before it that time instead (`recorder.keep_after_counted`), and the job stores a batch only if the hits in
+its range are still the ones it read. The batch is counted in memory outside any transaction
+(`tally_new_hits`) and stored with the cursor in one transaction (`Tally.store`), which stores nothing if
+the cursor moved meanwhile: a hit is counted once even if the job is killed half-way or two processes run it
+at once.
 """
 
 from dataclasses import dataclass
@@ -11,18 +28,17 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from stories.models import StoryPage
 
 from . import filters
-from .models import Copy, Cursor, FilteredCount, Hit, Rollup, Visit, host_of_copy
+from .models import Copy, Cursor, FilteredCount, Hit, JournalMark, Rollup, Visit, host_of_copy
 from .visitors import delete_old_salts
 
 VIEW_GAP = timedelta(minutes=30)
-# Hits younger than this are left for the next run: a writer in another process may still be committing
-# hits with lower ids (PostgreSQL assigns ids before commit).
-SETTLE = timedelta(seconds=5)
+HITS = "hits"  # the cursor's name
 # Hits per batch. On SQLite a batch's write transaction holds the database's lock (the pixel's commits wait
 # meanwhile): 10,000 new readers hold it about 0.2 s here, at 90% of the hits per second of 20,000
 # (docs/performance.md).
@@ -51,7 +67,7 @@ def _write(sql, model, fields, rows):
     # Python, which cost more than the counting itself (a second a batch).
     database = connections[DEFAULT_DB_ALIAS]  # not the `connection` proxy: one look-up, not one per value
     preps = [model._meta.get_field(name).get_db_prep_value for name in fields]
-    params = [[prep(value, database) for prep, value in zip(preps, row)] for row in rows]
+    params = [[prep(value, database) for prep, value in zip(preps, row, strict=True)] for row in rows]
     with database.cursor() as cursor:
         cursor.executemany(sql, params)
 
@@ -98,10 +114,11 @@ def _copies(seen):
 
 @dataclass
 class Tally:
-    """One batch of hits counted in memory, not yet stored: hits from after `start` up to `end` (ids)."""
+    """One batch of hits counted in memory, not yet stored: the `read` hits received from `start` (None: the
+    first) until just before `end`."""
 
-    start: int
-    end: int
+    start: object
+    end: object
     read: int
     filtered: dict  # (hour, reason): hits
     rollups: dict  # (story id, copy url, hour): [hits, views, readers]
@@ -110,11 +127,16 @@ class Tally:
 
     def store(self):
         """Add the batch to the rollups and move the cursor on, in one transaction; returns how many hits it
-        stored (0 if another run counted them meanwhile)."""
+        stored: 0 if another run counted them meanwhile, None if a hit in its range was stored after it was
+        read (count again)."""
         with transaction.atomic():
-            cursor = Cursor.objects.select_for_update().get(name="hits")
-            if cursor.last_id != self.start:
+            # Locked: writers read it in every transaction that stores hits (recorder.keep_after_counted), so
+            # none can store a hit inside this batch's range once the range has been checked below.
+            cursor = Cursor.objects.select_for_update().get(name=HITS)
+            if cursor.counted_until != self.start:
                 return 0
+            if received_between(self.start, self.end).count() != self.read:
+                return None
             copies = _copies(self.seen)
             upsert_rows(Visit, ("visitor", "story_id"), [(*key, *visit) for key, visit in self.visits.items()],
                         ("last_view_at", "reader_day"))
@@ -126,9 +148,23 @@ class Tally:
                        extra_fields=("story_id", "own"))
             add_counts(FilteredCount, ("hour", "reason"),
                        [(hour, reason, n) for (hour, reason), n in self.filtered.items()], add_fields=("hits",))
-            cursor.last_id = self.end
-            cursor.save(update_fields=["last_id"])
+            cursor.counted_until = self.end
+            cursor.save(update_fields=["counted_until"])
         return self.read
+
+
+def settled_until(now):
+    """The receive time before which every hit is in the database (see the module's docstring)."""
+    until = now - timedelta(seconds=settings.COUNT_SETTLE_SECONDS)
+    waiting_for = JournalMark.objects.filter(
+        stored_until__gte=now - timedelta(seconds=settings.COUNT_WAIT_SECONDS)).aggregate(Min("stored_until"))
+    oldest = waiting_for["stored_until__min"]
+    return min(until, oldest) if oldest is not None else until
+
+
+def received_between(start, end):
+    hits = Hit.objects.filter(received_at__lt=end)
+    return hits if start is None else hits.filter(received_at__gte=start)
 
 
 def tally_new_hits(now, batch=BATCH):
@@ -136,16 +172,26 @@ def tally_new_hits(now, batch=BATCH):
 
     Only `Tally.store` writes, so that on SQLite, whose write transactions hold the database's lock from
     their start while the pixel's commits wait, the lock lasts as long as the writing and no longer."""
-    cursor, _ = Cursor.objects.get_or_create(name="hits")
-    hits = list(Hit.objects.filter(id__gt=cursor.last_id, received_at__lt=now - SETTLE).order_by("id")
-                .values_list("id", "received_at", "story_id", "copy", "visitor", "filtered")[:batch])
+    cursor, _ = Cursor.objects.get_or_create(name=HITS)
+    start, end = cursor.counted_until, settled_until(now)
+    if start is not None and end <= start:
+        return None
+    columns = ("received_at", "story_id", "copy", "visitor", "filtered")
+    hits = list(received_between(start, end).order_by("received_at", "id").values_list(*columns)[:batch + 1])
+    if len(hits) > batch:
+        # The batch ends before the first hit left out, so that hits received at one instant stay together.
+        end = hits[batch][0]
+        hits = [hit for hit in hits[:batch] if hit[0] < end]
+        if not hits:  # more than a batch at one instant: all of them
+            hits = list(Hit.objects.filter(received_at=end).order_by("id").values_list(*columns))
+            end += timedelta(microseconds=1)
     if not hits:
         return None
-    story_ids = {story_id for _, _, story_id, _, _, reason in hits if not reason}
+    story_ids = {story_id for _, story_id, _, _, reason in hits if not reason}
     published = set(StoryPage.objects.live().public().filter(pk__in=story_ids).values_list("pk", flat=True))
 
     filtered, counted = {}, []
-    for _, received_at, story_id, copy, visitor, reason in hits:
+    for received_at, story_id, copy, visitor, reason in hits:
         reason = reason or ("" if story_id in published else filters.UNKNOWN_STORY)
         if reason:
             key = (hour_of(received_at), reason)
@@ -179,7 +225,7 @@ def tally_new_hits(now, batch=BATCH):
         counts[2] += is_reader
         first, last = seen.get((story_id, copy), (received_at, received_at))
         seen[(story_id, copy)] = (min(first, received_at), max(last, received_at))
-    return Tally(start=cursor.last_id, end=hits[-1][0], read=len(hits), filtered=filtered, rollups=rollups,
+    return Tally(start=start, end=end, read=len(hits), filtered=filtered, rollups=rollups,
                  visits=touched, seen=seen)
 
 
@@ -188,18 +234,22 @@ def count_new_hits(now=None, batch=BATCH):
     when another run counted them first). A hit is counted once even if the job is killed half-way or two
     processes run it at once: the rollups and the cursor move in one transaction, which stores nothing if the
     cursor moved since the batch was read."""
-    tally = tally_new_hits(now or timezone.now(), batch)
-    return tally.store() if tally else 0
+    for _ in range(5):
+        tally = tally_new_hits(now or timezone.now(), batch)
+        if not tally:
+            return 0
+        stored = tally.store()
+        if stored is not None:
+            return stored
+    return 0  # hits kept arriving inside the batch's range (a writer far behind): the next run counts them
 
 
 def drain(count_batch, now=None):
-    """Run a batch counting job until it has caught up; returns how many rows it read in all."""
+    """Run a batch counting job until a batch finds nothing new; returns how many rows it read in all."""
     total = 0
-    while True:
-        counted = count_batch(now=now)
+    while counted := count_batch(now=now):
         total += counted
-        if counted < BATCH:
-            return total
+    return total
 
 
 def count_all_new_hits(now=None):
@@ -212,7 +262,7 @@ def forget_old_data(now=None):
     now = now or timezone.now()
     delete_old_salts(now)
     Visit.objects.filter(last_view_at__lt=now - timedelta(days=2)).delete()
-    cursor = Cursor.objects.filter(name="hits").first()
-    if cursor:
+    counted_until = Cursor.objects.filter(name=HITS).values_list("counted_until", flat=True).first()
+    if counted_until:
         cutoff = now - timedelta(days=settings.RAW_HIT_RETENTION_DAYS)
-        Hit.objects.filter(id__lte=cursor.last_id, received_at__lt=cutoff).delete()
+        Hit.objects.filter(received_at__lt=min(cutoff, counted_until)).delete()

@@ -25,8 +25,7 @@ import sqlite3
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from hmac import compare_digest
 from urllib.parse import parse_qs, unquote_plus
@@ -39,8 +38,8 @@ from republish.pixel import parse_pixel_path, sign
 from . import filters
 from .copies import host_of, identify, is_partner_preview
 from .journal import Journal, recover, utc_text, write_marks
-from .models import Copy, Hit
-from .recorder import Busy, Checkpointer, GroupCommitRecorder, JournalCommitter, write_isolating
+from .models import Copy, Hit, JournalMark
+from .recorder import Busy, Checkpointer, GroupCommitRecorder, JournalCommitter, keep_after_counted, write_isolating
 from .visitors import client_ip, has_salt, salt_for, visitor_key
 
 logger = logging.getLogger(__name__)
@@ -123,7 +122,7 @@ def _stamp_for(connection):
     if connection.timezone_name == "UTC":
         # What Django's SQLite backend stores for timezone.now(), for a tenth of its cost; a journaled row
         # holds it already (journal.encode).
-        def stamp(row, utc=dt_timezone.utc):
+        def stamp(row, utc=UTC):
             text = row.get("received_text")
             if text is None:
                 value = row["received_at"]
@@ -138,7 +137,9 @@ def write_hits(rows):
     connection.ensure_connection()
     cursor = connection.connection.cursor()
     try:
-        if connection.vendor == "postgresql":
+        postgres = connection.vendor == "postgresql"
+        keep_after_counted(cursor, rows, connection.ops.quote_name, "%s" if postgres else "?", postgres)
+        if postgres:
             copy_hits(cursor, rows, connection.ops.quote_name)
         else:
             insert_hits(cursor, rows, _stamp_for(connection), connection.ops.quote_name)
@@ -151,9 +152,11 @@ def write_batch(rows, marks, forget):
     the hits and how far into each journal they reach, in one transaction."""
     try:
         with transaction.atomic():
-            write_isolating(write_hits, rows, transaction.atomic)
+            if rows:
+                write_isolating(write_hits, rows, transaction.atomic)
             with connection.cursor() as cursor:
-                write_marks(cursor, marks, forget, "%s", connection.ops.quote_name)
+                write_marks(cursor, marks, forget, "%s", connection.ops.quote_name,
+                            getattr(marks, "stored_until", None))
     except Exception:
         connection.close()  # a fresh connection for the next try
         raise
@@ -192,8 +195,10 @@ class SQLiteWriter:
         writer = self._connection
         try:
             writer.execute("BEGIN IMMEDIATE")
-            write_isolating(self._insert, rows, self._savepoint)
-            write_marks(writer, marks, forget, "?", self._quote)
+            if rows:
+                write_isolating(self._insert, rows, self._savepoint)
+            stored_until = getattr(marks, "stored_until", None)
+            write_marks(writer, marks, forget, "?", self._quote, stored_until and utc_text(stored_until))
             writer.execute("COMMIT")
         except BaseException as error:
             if writer.in_transaction:
@@ -205,6 +210,7 @@ class SQLiteWriter:
             raise
 
     def _insert(self, rows):
+        keep_after_counted(self._connection, rows, self._quote, "?")
         insert_hits(self._connection, rows, self._stamp, self._quote, SQLITE_ROWS_PER_INSERT)
 
     @contextmanager
@@ -279,7 +285,7 @@ def _signed(story_id, signature):
     return compare_digest(_signature(story_id), signature)
 
 
-def _now(utc=dt_timezone.utc):
+def _now(utc=UTC):
     return datetime.now(utc)  # timezone.now() without its look-up of settings.USE_TZ (always on here)
 
 
@@ -393,11 +399,15 @@ class PixelEndpoint:
             # In a thread: Django's connections must not be used on an event loop.
             pool.submit(recover, directory, write_hits).result()
             self.journal = Journal(directory)
+            self.journal.start()
             if connection.vendor == "sqlite":
                 self.committer = JournalCommitter(self.journal, SQLiteWriter())
             else:
                 self.committer = JournalCommitter(self.journal, write_batch,
                                                   executor=ThreadPoolExecutor(1, thread_name_prefix="hit-writer"))
+            self.committer.register()
+            if loop is not None:
+                self.committer.start_heartbeat(loop)
 
     def __rsgi_del__(self, loop):
         if self.committer is not None:
@@ -406,6 +416,9 @@ class PixelEndpoint:
             # meanwhile must not store those hits a second time.
             if not self.committer.writing():
                 self.journal.close(all_stored=all_stored)
+                if all_stored:  # nothing left for the counting job to wait for
+                    self._django_pool().submit(
+                        JournalMark.objects.filter(journal__in=self.committer.marked()).delete).result()
             if isinstance(self.committer.write_batch, SQLiteWriter):
                 self.committer.write_batch.close()
         if self._pool is not None:

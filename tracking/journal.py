@@ -30,10 +30,11 @@ import os
 import secrets
 import socket
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 
 from .models import JournalMark
@@ -47,7 +48,7 @@ FILE_BYTES = 16 * 1024 * 1024
 
 
 _ONE_SECOND = timedelta(seconds=1)
-_NEVER = datetime.min.replace(tzinfo=timezone.utc)
+_NEVER = datetime.min.replace(tzinfo=UTC)
 _last_second = [(_NEVER, _NEVER, "")]  # (start, end, text of its second): utc_text's memory of the previous call
 
 
@@ -74,7 +75,7 @@ def encode(row):
     if "\t" in copy or "\n" in copy or "\r" in copy or "\0" in copy:
         copy = copy.replace("\t", "%09").replace("\n", "%0A").replace("\r", "%0D").replace("\0", "%00")
     story_id, received_at = row["story_id"], row["received_at"]
-    if received_at.tzinfo is timezone.utc:
+    if received_at.tzinfo is UTC:
         when = row["received_text"] = utc_text(received_at)
     else:
         when = str(received_at)
@@ -90,7 +91,7 @@ def decode(line):
         row = {"received_at": received_at, "story_id": int(story_id) if story_id else None, "via": via,
                "copy": copy, "visitor": visitor, "filtered": filtered}
         if not received_at.tzinfo:  # UTC, as encode writes it
-            row["received_at"] = received_at = received_at.replace(tzinfo=timezone.utc)
+            row["received_at"] = received_at = received_at.replace(tzinfo=UTC)
             row["received_text"] = utc_text(received_at)
         return row
     except (ValueError, OverflowError):  # OverflowError: a time at the very end of year 9999
@@ -124,6 +125,12 @@ class Journal:
         self.written = 0  # bytes in the current file
         self._retired = {}  # name: (fd, bytes written)
         self._stored = {}  # name: bytes whose hits the database holds
+
+    def start(self):
+        """Make the first file now, rather than on the first hit, so that its mark can be in the database
+        before any hit is taken (tracking.counting waits for the hits of a journal whose process died)."""
+        if self._fd is None:
+            self._start_file(0)
 
     def _start_file(self, at_least):
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -187,13 +194,14 @@ class Journal:
         self._size = 0
 
 
-def write_marks(cursor, marks, forget, marker, quote):
-    """Upsert {journal name: position} and delete the marks of the journals in `forget` (deleted files), on
-    a DB-API cursor, in the caller's transaction."""
+def write_marks(cursor, marks, forget, marker, quote, stored_until=None):
+    """Upsert {journal name: position} (and the time until which the process stored every hit, when given;
+    in the database's form) and delete the marks of the journals in `forget` (deleted files), on a DB-API
+    cursor, in the caller's transaction."""
     table = quote(JournalMark._meta.db_table)
     upsert = _marks_sql(marker, table)
     for name, position in marks.items():
-        cursor.execute(upsert, (name, position))
+        cursor.execute(upsert, (name, position, stored_until))
     if forget:
         cursor.execute(f"DELETE FROM {table} WHERE journal IN ({', '.join([marker] * len(forget))})", list(forget))
 
@@ -201,8 +209,9 @@ def write_marks(cursor, marks, forget, marker, quote):
 @lru_cache(maxsize=4)
 def _marks_sql(marker, table):
     # Keyed by the quoted name, not by a connection's quote function: that would keep the connection open.
-    return (f"INSERT INTO {table} (journal, position) VALUES ({marker}, {marker}) "
-            f"ON CONFLICT (journal) DO UPDATE SET position = excluded.position")
+    return (f"INSERT INTO {table} (journal, position, stored_until) VALUES ({marker}, {marker}, {marker}) "
+            f"ON CONFLICT (journal) DO UPDATE SET position = excluded.position, "
+            f"stored_until = COALESCE(excluded.stored_until, {table}.stored_until)")
 
 
 def recover(directory, write_hits):
@@ -251,7 +260,7 @@ def _left_behind(path):
 
 
 def _host_prefix():
-    return f"{socket.gethostname()}-"
+    return f"{settings.PIXEL_HOST_NAME or socket.gethostname()}-"
 
 
 def _recover_file(path, fd, write_hits):

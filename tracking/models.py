@@ -20,10 +20,12 @@ class Salt(models.Model):
 
 class Hit(models.Model):
     """One pixel request as received. No IP address, no user agent, no cookie: only what counting needs.
-    Append-only and without secondary indexes, so that recording stays cheap as the table grows."""
+    Append-only. Its one secondary index, on the time received, is how the counting job reads hits in the
+    order readers made them (tracking.counting); times grow as rows are added, so the index grows at its
+    end like the table itself."""
 
     id = models.BigAutoField(primary_key=True)
-    received_at = models.DateTimeField()
+    received_at = models.DateTimeField(db_index=True)
     story_id = models.BigIntegerField(null=True)
     via = models.CharField(max_length=8, blank=True)
     copy = models.CharField(max_length=500, blank=True)
@@ -37,6 +39,9 @@ class JournalMark(models.Model):
 
     journal = models.CharField(max_length=255, unique=True)
     position = models.BigIntegerField(help_text="Bytes of the journal whose hits are stored.")
+    stored_until = models.DateTimeField(
+        null=True, help_text="Every hit its process received before this time is stored (its clock). The "
+        "counting job counts no later hit while the mark is fresh: a dead process's journal may hold some.")
 
 
 class Copy(models.Model):
@@ -49,7 +54,8 @@ class Copy(models.Model):
 
     story_id = models.BigIntegerField()
     url = models.CharField(max_length=500)
-    host = models.CharField(max_length=255, blank=True, db_index=True, help_text="The partner's host; empty for our site.")
+    host = models.CharField(max_length=255, blank=True, db_index=True,
+                            help_text="The partner's host; empty for our site.")
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
 
@@ -59,13 +65,13 @@ class Copy(models.Model):
     def __str__(self):
         return {self.OUR_SITE: "our site", self.UNKNOWN: "unknown page (no address sent)"}.get(self.url, self.url)
 
-    @property
-    def is_own(self):
-        return self.url == self.OUR_SITE
-
     def save(self, *args, **kwargs):
         self.host = host_of_copy(self.url)
         super().save(*args, **kwargs)
+
+    @property
+    def is_own(self):
+        return self.url == self.OUR_SITE
 
 
 def host_of_copy(url):
@@ -120,7 +126,9 @@ class Visit(models.Model):
 
 
 class Cursor(models.Model):
-    """How far the counting job has read the hit table."""
+    """How far a counting job has read its table: by id (appeal events), or by the time hits were received
+    (`counted_until`, the pixel's hits: every hit received before it is counted)."""
 
     name = models.CharField(max_length=40, unique=True)
     last_id = models.BigIntegerField(default=0)
+    counted_until = models.DateTimeField(null=True)

@@ -9,20 +9,21 @@
   answered; it writes them to the database in batches, with the journal marks that make recovery exact.
 
 Every writer stores a batch through `write_isolating`, so that a hit the database refuses cannot hold up the
-others.
+others, and reads the counting job's cursor first (`keep_after_counted`), so that no hit lands where the
+counting job has already counted.
 """
 import asyncio
 import logging
 import sqlite3
 import threading
 import time
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 import psycopg
 from django.db import DataError, IntegrityError, close_old_connections, connection, transaction
 
 from .filters import UNSTORABLE
+from .models import Cursor
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,33 @@ def write_isolating(write, rows, savepoint):
     write_isolating(write, rows[middle:], savepoint)
 
 
+def keep_after_counted(cursor, rows, quote, marker="%s", postgres=False):
+    """Give the rows received before the counting job's cursor (`Cursor.counted_until`) that time instead,
+    on a DB-API `cursor`, in the transaction that stores them. Counting never goes back, so such a hit would
+    never be counted; it can only come from a writer that was held up longer than the job waits for
+    (tracking.counting). On PostgreSQL the cursor's row is locked for share until the hits are committed:
+    the job moves it on only once no transaction that read it is still storing hits."""
+    table, name, until = quote(Cursor._meta.db_table), quote("name"), quote("counted_until")
+    found = cursor.execute(f"SELECT {until} FROM {table} WHERE {name} = {marker}{' FOR SHARE' if postgres else ''}",
+                           ("hits",)).fetchone()
+    counted_until = found and found[0]
+    if not counted_until:
+        return
+    if isinstance(counted_until, str):  # SQLite's text: UTC
+        counted_until = datetime.fromisoformat(counted_until)
+    if counted_until.tzinfo is None:
+        counted_until = counted_until.replace(tzinfo=UTC)
+    late = 0
+    for row in rows:
+        if row["received_at"] < counted_until:
+            row["received_at"] = counted_until
+            row.pop("received_text", None)
+            late += 1
+    if late:
+        logger.warning("%d pixel hits arrived after the counting job had counted their time; counted as of %s",
+                       late, counted_until)
+
+
 def _duplicate_key(error):
     """Whether `error` (or the driver's error behind Django's) is a unique or primary key violation: a
     sequence behind the table's ids, say, after a restore."""
@@ -70,7 +98,7 @@ def unstorable(row):
     kept = {**row, "story_id": None, "via": "", "copy": "", "visitor": "", "filtered": UNSTORABLE}
     received_at = row.get("received_at")
     if not isinstance(received_at, datetime) or received_at.tzinfo is None:
-        kept["received_at"] = datetime.now(dt_timezone.utc)
+        kept["received_at"] = datetime.now(UTC)
         kept.pop("received_text", None)
     return kept
 
@@ -174,19 +202,26 @@ class JournalCommitter:
 
     A batch that fails, or finds the database locked by another writer (`Busy`), stays queued and is tried
     again after a growing pause; its hits are safe in the journal meanwhile. Past `max_pending` queued hits
-    `full()` says so and the pixel answers 503 instead of taking more."""
+    `full()` says so and the pixel answers 503 instead of taking more.
+
+    Each commit also says until when this process has stored every hit it received (`Marks.stored_until`),
+    and an idle process commits that alone every `heartbeat` seconds: the counting job counts no hit past
+    the oldest such time while a mark is fresh (tracking.counting)."""
 
     # Another writer holds the lock for a commit's length (milliseconds): try again soon, and keep trying.
     BUSY_DELAYS = (0.0005, 0.001, 0.002, 0.005)
     # Something is wrong (disk, server gone): back off, up to a second between attempts.
     RETRY_DELAYS = (0.001, 0.01, 0.05, 0.25, 1.0)
 
-    def __init__(self, journal, write_batch, executor=None, max_pending=100_000, linger=0.01):
+    def __init__(self, journal, write_batch, executor=None, max_pending=100_000, linger=0.01, heartbeat=1.0):
         self.journal = journal
         self.write_batch = write_batch
         self.executor = executor  # None: commit on the loop
         self.max_pending = max_pending
         self.linger = linger
+        self.heartbeat = heartbeat
+        self._positions = {}  # journal name: bytes the database holds
+        self._beating = False
         self._rows = []
         self._forget = []  # journals rotated away whose marks can go
         self._scheduled = False
@@ -210,6 +245,50 @@ class JournalCommitter:
         self._rows.append(row)
         if not self._scheduled and not self._running:
             self._schedule()
+        if not self._beating:
+            self.start_heartbeat(asyncio.get_running_loop())
+
+    def register(self, timeout=30.0):
+        """Store the current journal's mark before any hit is taken (at start-up, blocking): from then on the
+        counting job waits for this process's hits, should it die with some in its journal."""
+        marks = self._marks([])
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.executor is None:
+                    self.write_batch([], marks, [])
+                else:
+                    self.executor.submit(self.write_batch, [], marks, []).result()
+                break
+            except Busy:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(self.BUSY_DELAYS[-1])
+        self._positions.update(marks)
+
+    def marked(self):
+        """The journals whose marks this process keeps in the database."""
+        return list(self._positions)
+
+    def start_heartbeat(self, loop):
+        if self.heartbeat and not self._beating:
+            self._beating = True
+            loop.call_later(self.heartbeat, self._beat, loop)
+
+    def _beat(self, loop):
+        if not self._scheduled and not self._running:
+            self._commit(idle=True)
+        loop.call_later(self.heartbeat, self._beat, loop)
+
+    def _marks(self, rows, now=None):
+        """The marks of a commit of `rows`: every hit this process received before now is in it or stored."""
+        marks = Marks(now or datetime.now(UTC))
+        if self.journal.name is not None:  # the current journal's mark moves on even with no hit in it
+            marks[self.journal.name] = self._positions.get(self.journal.name, 0)
+        for row in rows:
+            name, position = row["journal"]
+            marks[name] = position
+        return marks
 
     def _schedule(self, delay=None):
         self._scheduled = True
@@ -241,7 +320,7 @@ class JournalCommitter:
         rows, forget = self._rows, self._forget
         if not rows:
             return True
-        marks = _marks(rows)
+        marks = self._marks(rows)
         while True:
             try:
                 if self.executor is None:
@@ -266,6 +345,7 @@ class JournalCommitter:
                 logger.exception("Could not write %d pixel hits at shutdown; they stay in the journal", len(rows))
                 return False
         self._rows, self._forget = [], []
+        self._positions.update(marks)
         self.journal.stored(marks)
         return True
 
@@ -273,13 +353,13 @@ class JournalCommitter:
         """Whether a commit is running in the thread (its hits may yet reach the database)."""
         return self._running and not self._in_flight_future.done()
 
-    def _commit(self):
+    def _commit(self, idle=False):
         self._scheduled = False
-        if not self._rows or self._running:
+        if self._running or not (self._rows or idle and self.journal.name is not None):
             return
         rows, forget = self._rows, self._forget
         self._rows, self._forget = [], []
-        marks = _marks(rows)
+        marks = self._marks(rows)
         if self.executor is None:
             try:
                 self.write_batch(rows, marks, forget)
@@ -305,7 +385,10 @@ class JournalCommitter:
 
     def _committed(self, marks):
         self._failures = 0
-        self._forget += self.journal.stored(marks)  # their marks go in the next transaction
+        self._positions.update(marks)
+        for name in (forgotten := self.journal.stored(marks)):
+            self._positions.pop(name, None)
+        self._forget += forgotten  # their marks go in the next transaction
         if self._rows and not self._scheduled:
             self._schedule()
 
@@ -320,13 +403,13 @@ class JournalCommitter:
         self._schedule(delay)
 
 
-def _marks(rows):
-    """{journal name: position of its last row in `rows`} (positions grow within a journal)."""
-    marks = {}
-    for row in rows:
-        name, position = row["journal"]
-        marks[name] = position
-    return marks
+class Marks(dict):
+    """{journal name: bytes of it the database holds}, written with a batch of hits, and the time before
+    which the process had handed every hit it received to that batch or an earlier one."""
+
+    def __init__(self, stored_until=None, *args):
+        super().__init__(*args)
+        self.stored_until = stored_until
 
 
 class Checkpointer:

@@ -176,6 +176,13 @@ PIXEL_RATE_CAP = int(os.environ.get("BYLINE_PIXEL_RATE_CAP", "30"))
 # Where the pixel journals each hit before answering (tracking.journal): a local disk, shared by every
 # worker process on the host.
 PIXEL_JOURNAL_DIR = Path(os.environ.get("BYLINE_PIXEL_JOURNAL_DIR", VAR_DIR / "pixel-journal"))
+# The name this host's journals carry (several pixel servers on one database tell their journals apart by it).
+PIXEL_HOST_NAME = os.environ.get("BYLINE_PIXEL_HOST_NAME", "")
+# Counting hits in the order they were received (tracking/counting.py): hits younger than this many seconds
+# wait for the next run (a writer without a journal may still be committing some; hosts' clocks may differ);
+# a pixel server silent for longer than the wait is no longer waited for.
+COUNT_SETTLE_SECONDS = float(os.environ.get("BYLINE_COUNT_SETTLE_SECONDS", "10"))
+COUNT_WAIT_SECONDS = float(os.environ.get("BYLINE_COUNT_WAIT_SECONDS", "120"))
 # Checking republished copies (verify/): private hosts that may be fetched anyway, e.g. "127.0.0.1" in tests.
 VERIFY_ALLOW_HOSTS = env_list("BYLINE_VERIFY_ALLOW_HOSTS")
 VERIFY_INTERVAL_HOURS = float(os.environ.get("BYLINE_VERIFY_INTERVAL_HOURS", "24"))

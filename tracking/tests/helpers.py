@@ -119,3 +119,15 @@ class Rsgi:
 
 BROWSER = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
            "Chrome/131.0.0.0 Safari/537.36")
+
+
+def store_hit(story, at, visitor="v1", copy="https://partner.example/harbor/", filtered="", via="html"):
+    """Store one hit as the pixel's writers do (tracking.endpoint.write_hits), received at `at`. Like theirs,
+    a hit whose time the counting job has already counted is stored as of the job's cursor instead."""
+    from django.db import transaction
+
+    from tracking.endpoint import write_hits
+
+    with transaction.atomic():
+        write_hits([{"received_at": at, "story_id": story.pk if story else None, "via": via, "copy": copy,
+                     "visitor": visitor, "filtered": filtered}])

@@ -38,12 +38,14 @@ from tracking.endpoint import GIF
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-SECRET = "crash-test-secret"
+SECRET = "crash-test-secret-" + "k3y" * 12  # production refuses keys under 50 characters
 LOADERS = 24  # client threads, each keeping one request in flight
 KILL_AFTER = 400  # answered hits before the SIGKILL
 AFTER_RESTART = 200  # answered hits after the restart
 PARTNER = "https://partner.example/p/"
-SETTLE = 5.5  # tracking.counting.SETTLE is 5 s: younger hits are left for the next run
+COUNT_SETTLE = 2  # seconds: younger hits are left for the counting job's next run (BYLINE_COUNT_SETTLE_SECONDS)
+# ...and a live pixel server's mark moves on once a second (tracking.recorder.JournalCommitter.heartbeat).
+SETTLE = COUNT_SETTLE + 1.5
 
 
 def granian_path():
@@ -59,10 +61,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def pixel_request(port, path, n=None, method="GET", timeout=5):
-    """(status, body) of one pixel request on a fresh connection; n makes it a distinct reader and page."""
+def pixel_request(port, path, n=None, method="GET", timeout=5, reader=None):
+    """(status, body) of one pixel request on a fresh connection; n makes it a distinct page, and a distinct
+    reader unless `reader` names one."""
     query = f"?url={quote(PARTNER + str(n), safe='')}" if n is not None else ""
-    ua = f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.{n or 0}.0 Safari/537.36"
+    browser = n or 0 if reader is None else reader
+    ua = (f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.{browser}.0 "
+          "Safari/537.36")
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request(method, path + query, headers={"User-Agent": ua, "Accept": "image/*"})
@@ -131,13 +136,15 @@ class Database:
                                                              connect_timeout=5) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
+    def url(self):
+        parts = urlsplit(self.base_url)
+        return urlunsplit((parts.scheme, parts.netloc, f"/{self.name}", parts.query, ""))
+
     def rows(self, sql):
         if self.postgres:
             import psycopg
 
-            parts = urlsplit(self.base_url)
-            url = urlunsplit((parts.scheme, parts.netloc, f"/{self.name}", parts.query, ""))
-            with psycopg.connect(url, connect_timeout=5) as conn:
+            with psycopg.connect(self.url(), connect_timeout=5) as conn:
                 return conn.execute(sql).fetchall()
         conn = sqlite3.connect(self.var_dir / "byline.sqlite3", timeout=10)
         try:
@@ -279,6 +286,7 @@ def test_answered_hits_survive_sigkill_and_are_counted_exactly_once(tmp_path, in
         "PYTHONPATH": str(ROOT),
         "LOG_LEVEL": "ERROR",
         "PYTHONUNBUFFERED": "1",
+        "BYLINE_COUNT_SETTLE_SECONDS": str(COUNT_SETTLE),
     })
     servers = []
     load = None
@@ -354,7 +362,7 @@ def test_answered_hits_survive_sigkill_and_are_counted_exactly_once(tmp_path, in
             per_copy = db.rows(
                 "SELECT c.url, SUM(r.hits) FROM tracking_rollup r JOIN tracking_copy c ON c.id = r.copy_id "
                 f"WHERE r.story_id = {story_id} GROUP BY c.url")
-            return total_hits[0][0], total_rollup[0][0], {u: h for u, h in per_copy}
+            return total_hits[0][0], total_rollup[0][0], dict(per_copy)
 
         stored_hits, rollup_hits, per_copy = rollups()
         assert stored_hits == len(stored), (stored_hits, len(stored))

@@ -14,7 +14,8 @@ from tracking import filters
 from tracking.charts import bar_chart
 from tracking.counting import count_all_new_hits
 from tracking.dashboard import neutralise, start_of, utc_today
-from tracking.models import Copy, Hit
+from tracking.models import Copy
+from tracking.tests.helpers import store_hit
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +30,7 @@ def days_ago(days, hour=12):
 
 
 def hit(story, at, visitor="v1", copy=PARTNER, filtered=""):
-    return Hit.objects.create(received_at=at, story_id=story.pk if story else None, via="html", copy=copy,
-                              visitor=visitor, filtered=filtered)
+    store_hit(story, at, visitor, copy, filtered)
 
 
 def count():
@@ -237,7 +237,8 @@ def test_the_story_edit_page_and_the_explorer_link_to_its_readers(editor, harbor
 def test_story_page_of_a_story_never_counted_is_empty_and_of_no_story_is_404(editor, harbor):
     response = editor.get(story_url(harbor))
     text = text_of(response.content.decode())
-    assert totals_of(response) == "0 hits (that passed the filters) 0 views 0 readers 0 copies" and "Nobody read this story in this period." in text
+    assert totals_of(response) == "0 hits (that passed the filters) 0 views 0 readers 0 copies"
+    assert "Nobody read this story in this period." in text
     assert editor.get(reverse("tracking_readers:story", args=[987654])).status_code == 404
     assert editor.get(reverse("tracking_readers:story", args=[987654]) + "?format=csv").status_code == 404
 
@@ -385,7 +386,8 @@ def test_bar_chart_escapes_its_text_and_summarises_its_data():
     points = [(date(2026, 11, 1), 3), (date(2026, 11, 2), 0), (date(2026, 11, 3), 7)]
     svg = str(bar_chart(points, unit="<readers>"))
     assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"') and 'role="img"' in svg
-    assert 'aria-label="&lt;readers&gt; per day from 1 Nov 2026 to 3 Nov 2026: 10 in all, most (7) on 3 Nov 2026."' in svg
+    assert ('aria-label="&lt;readers&gt; per day from 1 Nov 2026 to 3 Nov 2026: 10 in all, most (7) on 3 Nov 2026."'
+            in svg)
     assert "<title>3 Nov 2026: 7 &lt;readers&gt;</title>" in svg and "<readers>" not in svg
     assert svg.count("<rect") == 3
     assert ">10<" in svg and ">5<" in svg and ">0<" in svg  # the value axis, in round numbers

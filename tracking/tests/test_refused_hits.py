@@ -4,20 +4,20 @@ recovery at start-up) narrows a refused batch down to the row."""
 
 import sqlite3
 from contextlib import nullcontext
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from django.db import OperationalError, transaction
+from django.db import OperationalError
 from django.db.utils import ConnectionHandler
 
 from tracking.endpoint import SQLiteWriter, write_batch, write_hits
 from tracking.filters import UNSTORABLE
 from tracking.journal import SUFFIX, Journal, recover
-from tracking.models import Hit, JournalMark
+from tracking.models import Cursor, Hit, JournalMark
 from tracking.recorder import GroupCommitRecorder, write_isolating
 
-AT = datetime(2026, 12, 4, 22, 10, 1, 250000, tzinfo=timezone.utc)
+AT = datetime(2026, 12, 4, 22, 10, 1, 250000, tzinfo=UTC)
 TOO_BIG = 2**70  # beyond a 64-bit integer: SQLite's module and PostgreSQL both refuse it
 
 
@@ -40,8 +40,8 @@ REFUSED = {"story_id": None, "via": "", "copy": "", "visitor": "", "filtered": U
 class Refusing:
     """A writer that refuses any batch holding a row whose copy is "bad", recording each batch it is given."""
 
-    def __init__(self, error=ValueError("bad value")):
-        self.error, self.batches, self.written = error, [], []
+    def __init__(self, error=None):
+        self.error, self.batches, self.written = error or ValueError("bad value"), [], []
 
     def __call__(self, rows):
         self.batches.append(len(rows))
@@ -139,6 +139,7 @@ def sqlite_file(tmp_path, django_db_blocker):
     with django_db_blocker.unblock(), database.schema_editor(atomic=False) as editor:
         editor.create_model(Hit)
         editor.create_model(JournalMark)
+        editor.create_model(Cursor)
     database.close()
     return database.settings_dict
 
