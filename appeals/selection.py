@@ -17,15 +17,14 @@ the versions, and no cookie or per-reader state is needed.
 
 import dataclasses
 import hashlib
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.db.models import Q
 from django.utils import timezone
 
 from .models import EVERGREEN, Appeal, version_letter
 
-_DAWN = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+_DAWN = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def now():
@@ -106,7 +105,7 @@ def choose_appeal(appeals, section_id):
 
 
 def utc_day(moment):
-    return moment.astimezone(dt_timezone.utc).date()
+    return moment.astimezone(UTC).date()
 
 
 def variant_index(appeal_id, story_id, day, count):

@@ -124,7 +124,7 @@ def http_get(port, path, timeout=10):
     try:
         conn.request("GET", path, headers={"Host": f"127.0.0.1:{port}"})
         resp = conn.getresponse()
-        return resp.status, dict((k.lower(), v) for k, v in resp.getheaders()), resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
     finally:
         conn.close()
 
@@ -541,7 +541,7 @@ def redis_available():
         client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=2)
         client.ping()
         return client, None
-    except Exception as exc:  # noqa: BLE001 - any failure means "skip"
+    except Exception as exc:  # any failure means "skip"
         return None, f"Redis does not answer at {REDIS_URL} ({exc.__class__.__name__}: {exc})"
 
 
@@ -578,7 +578,7 @@ def site_env(var_dir, site_port, **extra):
     env.update({
         "BYLINE_VAR_DIR": str(var_dir),
         "DJANGO_SETTINGS_MODULE": "byline.settings.production",
-        "SECRET_KEY": "bench",
+        "SECRET_KEY": "bench-secret-key-for-benchmarks-only-not-for-any-real-site",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "BYLINE_SITE_URL": f"http://127.0.0.1:{site_port}",
         "PYTHONPATH": str(ROOT),
@@ -852,7 +852,7 @@ def main(args):
                         pg_env = site_env(tmp / "postgres", site_port, DATABASE_URL=url)
                         build_site(pg_env, "PostgreSQL")
                         renders.append(("PostgreSQL", measure_render(pg_env, slug, args, "PostgreSQL")))
-                except Exception as exc:  # noqa: BLE001 - optional part: say why and go on
+                except Exception as exc:  # optional part: say why and go on
                     print(f"\nPostgreSQL skipped: {exc.__class__.__name__}: {str(exc).strip()[:500]}")
         for label, result in renders:
             print_render(result, label)

@@ -321,7 +321,7 @@ def run_python_client(url, connections, duration, load="pool"):
 
 NGINX_CONF = """\
 daemon off;
-worker_processes 1;
+worker_processes {workers};
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 events {{ worker_connections 1024; }}
@@ -336,6 +336,11 @@ http {{
     fastcgi_temp_path {dir}/tmp;
     uwsgi_temp_path {dir}/tmp;
     scgi_temp_path {dir}/tmp;
+{server}
+}}
+"""
+
+NGINX_STATIC = """\
     server {{
         listen 127.0.0.1:{port};
         root {dir}/html;
@@ -345,19 +350,72 @@ http {{
             add_header X-Content-Type-Options nosniff;
         }}
     }}
-}}
 """
 
+# The pixel's part of deploy/nginx/byline.conf, on plain HTTP (TLS would cost both rows alike): an upstream
+# with idle connections kept, HTTP/1.1 without "Connection: close", the reader's address appended to
+# X-Forwarded-For, access_log off for /pixel/. Only what a --proxy spec names differs from it.
+NGINX_PROXY = """\
+    upstream byline_pixel {{
+        server 127.0.0.1:{upstream};
+        {keepalive}
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $http_host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        location /pixel/ {{
+            proxy_pass http://byline_pixel;
+            access_log {access_log};
+            {extra}
+        }}
+    }}
+"""
 
-def start_nginx(procs, gif, port):
+# What a --proxy spec may set (key=value, comma-separated), with byline.conf's values as defaults:
+# keepalive (idle upstream connections per nginx worker; 0 = none), buffering (proxy_buffering on|off),
+# access_log (off, or on: a log line per hit), workers and backlog (the pixel server's granian --workers and
+# --backlog).
+PROXY_DEFAULTS = {"keepalive": "64", "buffering": "on", "access_log": "off", "workers": "1", "backlog": "1024"}
+
+
+def parse_proxy(spec):
+    settings = dict(PROXY_DEFAULTS)
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        key, _, value = item.partition("=")
+        if key not in settings or not value:
+            raise argparse.ArgumentTypeError(f"--proxy: {item!r}: use key=value with a key of {sorted(settings)}")
+        settings[key] = value
+    return settings
+
+
+def proxy_label(settings):
+    changed = [f"{k} {v}" for k, v in settings.items() if PROXY_DEFAULTS[k] != v]
+    return ", ".join(changed) if changed else "as deploy/nginx/byline.conf (keepalive 64)"
+
+
+def start_nginx(procs, gif, port, workers=1, upstream=None, proxy=None):
+    """nginx serving the GIF from disk or, given the pixel server's `upstream` port and `proxy` settings,
+    proxying /pixel/ to it as deploy/nginx/byline.conf does; the same http block either way."""
     ndir = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
     ndir.chmod(0o755)  # the worker runs as nobody when started by root
     (ndir / "html").mkdir(mode=0o755)
     (ndir / "tmp").mkdir(mode=0o755)
     (ndir / "html" / "pixel.gif").write_bytes(gif)
     (ndir / "html" / "pixel.gif").chmod(0o644)
+    if upstream is None:
+        server = NGINX_STATIC.format(dir=ndir, port=port)
+    else:
+        keepalive = int(proxy["keepalive"])
+        server = NGINX_PROXY.format(
+            port=port, upstream=upstream, keepalive=f"keepalive {keepalive};" if keepalive else "",
+            access_log=f"{ndir}/access.log" if proxy["access_log"] == "on" else "off",
+            extra=f"proxy_buffering {proxy['buffering']};")
     conf = ndir / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=ndir, port=port))
+    conf.write_text(NGINX_CONF.format(dir=ndir, workers=workers, server=server))
     proc = procs.start("nginx", [shutil.which("nginx"), "-p", str(ndir), "-c", str(conf)],
                        log_path=ndir / "stdout.log")
     proc.bench_dir = ndir
@@ -411,11 +469,10 @@ def micro_worker(args):
     _django()
     from io import BytesIO
 
+    from crawlerdetect import CrawlerDetect
     from django.db import connection, transaction
     from django.test import override_settings
     from django.utils import timezone
-
-    from crawlerdetect import CrawlerDetect
 
     from republish.pixel import is_valid
     from tracking import filters
@@ -560,6 +617,35 @@ def measure_micro(env, path, label, iterations=3000):
 # --------------------------------------------------------------------------------------------------------
 # The run
 
+def measured(pages, load, url, connections, duration, group, groups=()):
+    """pages.measured, with the CPU of the other process groups serving the row (the pixel server behind
+    nginx) counted as the server's rather than as other work."""
+    before = sum(pages.group_cpu(g) for g in groups)
+    t0 = time.monotonic()
+    r = pages.measured(load, url, connections, duration, group)
+    if groups and r["server_cores"] is not None:
+        extra = (sum(pages.group_cpu(g) for g in groups) - before) / (time.monotonic() - t0)
+        r.update(server_cores=r["server_cores"] + extra, other_cores=max(0.0, r["other_cores"] - extra))
+    return r
+
+
+def drop_received_at_index(sqlite_path):
+    """Drop tracking_hit's index on received_at alone (the counting job's, migration 0005) from one bench
+    database, to measure what it costs the pixel's inserts."""
+    conn = sqlite3.connect(sqlite_path)
+    try:
+        names = [name for name, sql in conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tracking_hit'")
+            if sql and sql.replace('"', "").split("(", 1)[1].strip(" )") == "received_at"]
+        if not names:
+            raise RuntimeError("no index on tracking_hit (received_at) to drop")
+        for name in names:
+            conn.execute(f'DROP INDEX "{name}"')
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def settled(read, pause=0.3, timeout=15):
     """read() once two readings `pause` apart agree (the server has stored everything it answered)."""
     last, deadline = read(), time.monotonic() + timeout
@@ -577,7 +663,7 @@ def site_env(var_dir, **extra):
     env.update({
         "BYLINE_VAR_DIR": str(var_dir),
         "DJANGO_SETTINGS_MODULE": "byline.settings.production",
-        "SECRET_KEY": "bench",
+        "SECRET_KEY": "bench-secret-key-for-benchmarks-only-not-for-any-real-site",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "BYLINE_SITE_URL": "http://127.0.0.1:8000",
         "PYTHONPATH": str(ROOT),
@@ -618,11 +704,12 @@ def _loop_version(pages, name):
     return f"{name} {found}"
 
 
-def server_command(kind, port, threads=None, workers=1, target="byline.wsgi:application", task_impl=None):
+def server_command(kind, port, threads=None, workers=1, target="byline.wsgi:application", task_impl=None,
+                   backlog=None):
     if kind == "rsgi":  # granian's event loop answers the pixel; the site runs in the app's own threads
         return [str(VENV_BIN / "granian"), "--interface", "rsgi", "--loop", RSGI_LOOP, "--task-impl",
                 task_impl or RSGI_TASK_IMPL, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-                "--log-level", "warning", "--no-ws", target]
+                "--log-level", "warning", "--no-ws", *(["--backlog", str(backlog)] if backlog else []), target]
     if kind == "granian":
         return [str(VENV_BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(workers), "--blocking-threads", str(threads or 1), "--log-level", "warning",
@@ -661,7 +748,7 @@ def main(args):
     pages = _pages()
     procs = pages.Processes(own_session=args.own_session)
     tmp = Path(tempfile.mkdtemp(prefix="bench-pixel-"))
-    nginx_proc = None
+    nginx_procs = []
     pg_context = None
 
     def on_term(signum, frame):
@@ -710,46 +797,69 @@ def main(args):
 
         configs = []
 
-        def add(name, kind, threads, workers, target, senv, table, durable, pixel, load="pool", task_impl=None):
+        def add(name, kind, threads, workers, target, senv, table, durable, pixel, load="pool", task_impl=None,
+                proxy=None, nginx_workers=None, backlog=None):
             configs.append({"name": name, "kind": kind, "threads": threads, "workers": workers, "target": target,
                             "env": senv, "table": table, "durable": durable, "path": pixel, "load": load,
-                            "task_impl": task_impl})
+                            "task_impl": task_impl, "proxy": proxy, "nginx_workers": nginx_workers,
+                            "backlog": backlog})
 
         def sqlite_config(name, kind, threads, workers=1, target="byline.wsgi:application", load="pool",
-                          task_impl=None):
-            var = fresh_sqlite(f"{kind}-{threads or 0}-{workers}-{target.split(':')[1]}-{load}-{task_impl}")
+                          task_impl=None, proxy=None, nginx_workers=None, backlog=None, drop_index=False):
+            var = fresh_sqlite(f"{kind}-{threads or 0}-{workers}-{target.split(':')[1]}-{load}-{task_impl}-"
+                               f"{len(configs)}")
+            if drop_index:
+                drop_received_at_index(var / "byline.sqlite3")
             senv = site_env(var, BYLINE_TRUSTED_PROXIES="127.0.0.1") if load == "proxied" else site_env(var)
             # Rows that change the load, the app or the server's settings are measured and checked, but judged
-            # against no goal.
+            # against no goal (rows through nginx against a goal of their own).
             add(name, kind, threads, workers, target, senv, HitTable(var / "byline.sqlite3"),
-                load == "pool" and not task_impl and target == "byline.wsgi:application", path, load, task_impl)
+                load == "pool" and not task_impl and target == "byline.wsgi:application" and not drop_index
+                and proxy is None, path, load, task_impl, proxy, nginx_workers, backlog)
 
         sqlite_config("Byline pixel, SQLite WAL (synchronous=NORMAL, as shipped), granian RSGI 1 worker", "rsgi", None)
-        for threads in args.threads:
+        if args.without_received_at_index:
+            sqlite_config("Byline pixel, SQLite WAL (NORMAL), granian RSGI 1 worker, tracking_hit WITHOUT the "
+                          "received_at index (its cost on intake)", "rsgi", None, drop_index=True)
+        if nginx and not args.skip_proxy:
+            # The production shape: nginx in front, X-Forwarded-For set by nginx (the load's own header is a
+            # reader's address, as a browser behind a corporate proxy sends it; nginx appends 127.0.0.1).
+            sqlite_config("Byline pixel direct, X-Forwarded-For as nginx would send it (the rows below without "
+                          "nginx)", "rsgi", None, load="proxied")
+            for n in args.nginx_workers:
+                for spec in args.proxy or [parse_proxy("")]:
+                    sqlite_config(f"THROUGH NGINX ({n} worker{'s' if n > 1 else ''}): Byline pixel, SQLite WAL, "
+                                  f"granian RSGI {spec['workers']} worker(s); {proxy_label(spec)}", "rsgi", None,
+                                  workers=int(spec["workers"]), load="proxied", proxy=spec, nginx_workers=n,
+                                  backlog=int(spec["backlog"]))
+        for threads in [] if args.only_proxy else args.threads:
             sqlite_config(f"Byline pixel, SQLite WAL (NORMAL), granian WSGI 1 worker, {threads} threads", "granian",
                           threads)
         most = max(args.threads)
-        if not args.skip_variants:
+        if not (args.skip_variants or args.only_proxy):
             sqlite_config("Byline pixel, SQLite WAL (NORMAL), granian RSGI 2 workers", "rsgi", None, workers=2)
             sqlite_config("Byline pixel, SQLite WAL (NORMAL), granian RSGI 1 worker, every request a new User-Agent "
                           "(misses the bot filter's caches)", "rsgi", None, load="new-agent")
-            sqlite_config("Byline pixel, SQLite WAL (NORMAL), granian RSGI 1 worker, behind our proxy (X-Forwarded-For "
-                          "on every request, BYLINE_TRUSTED_PROXIES=127.0.0.1)", "rsgi", None, load="proxied")
+            if args.skip_proxy or not nginx:  # else the row "direct, X-Forwarded-For" above is this one
+                sqlite_config("Byline pixel, SQLite WAL (NORMAL), granian RSGI 1 worker, behind our proxy "
+                              "(X-Forwarded-For on every request, BYLINE_TRUSTED_PROXIES=127.0.0.1)", "rsgi", None,
+                              load="proxied")
             other_tasks = "asyncio" if RSGI_TASK_IMPL == "rust" else "rust"
             sqlite_config(f"Byline pixel, SQLite WAL (NORMAL), granian RSGI 1 worker, --task-impl {other_tasks}",
                           "rsgi", None, task_impl=other_tasks)
-        if not args.skip_gunicorn:
+        if not (args.skip_gunicorn or args.only_proxy):
             sqlite_config(f"Byline pixel, SQLite WAL (NORMAL), gunicorn gthread 1 worker, {most} threads",
                           "gunicorn", most)
-        add("same server and app, hit parsed and filtered but NOT stored, granian RSGI 1 worker",
-            "rsgi", None, 1, "bench.pixel:no_store", site_env(fresh_sqlite("nostore")), None, False, path)
-        add("bare RSGI app returning the GIF (no Django, no hit), granian 1 worker",
-            "rsgi", None, 1, "bench.pixel:bare_gif_rsgi", site_env(template), None, False, path)
-        add("bare WSGI app returning the GIF (no Django, no hit), granian 1 worker, 1 thread",
-            "granian", 1, 1, "bench.pixel:bare_gif", site_env(template), None, False, path)
+        if not args.only_proxy:
+            add("same server and app, hit parsed and filtered but NOT stored, granian RSGI 1 worker",
+                "rsgi", None, 1, "bench.pixel:no_store", site_env(fresh_sqlite("nostore")), None, False, path)
+            add("bare RSGI app returning the GIF (no Django, no hit), granian 1 worker",
+                "rsgi", None, 1, "bench.pixel:bare_gif_rsgi", site_env(template), None, False, path)
+            add("bare WSGI app returning the GIF (no Django, no hit), granian 1 worker, 1 thread",
+                "granian", 1, 1, "bench.pixel:bare_gif", site_env(template), None, False, path)
 
         pg_settings = None
-        if args.skip_postgres:
+        if args.skip_postgres or args.only_proxy:
             print("PostgreSQL skipped (--skip-postgres).")
         else:
             try:
@@ -771,7 +881,7 @@ def main(args):
                     for threads in args.pg_threads:
                         add(f"{pg_name}, granian WSGI 1 worker, {threads} threads", "granian", threads, 1,
                             "byline.wsgi:application", pg_env, HitTable(postgres_url=pg_url), True, pg_path)
-                except Exception as exc:  # noqa: BLE001 - optional part: say why and go on
+                except Exception as exc:  # optional part: say why and go on
                     print(f"PostgreSQL skipped: {exc.__class__.__name__}: {str(exc).strip()[:500]}")
 
         # ---- servers
@@ -780,26 +890,41 @@ def main(args):
         for cfg in configs:
             name, path, port = cfg["name"], cfg["path"], pages.free_port()
             proc = procs.start(name, server_command(cfg["kind"], port, cfg["threads"], cfg["workers"], cfg["target"],
-                                                    cfg["task_impl"]),
+                                                    cfg["task_impl"], cfg["backlog"]),
                                env=cfg["env"], log_path=tmp / f"server-{port}.log")
             status, headers, body = pages.wait_ready(proc, port, path)
             if status != 200 or headers.get("content-type") != "image/gif" or len(body) != 43:
                 raise RuntimeError(f"{name}: {path} answered {status} {headers} {body[:200]!r}")
             gif = gif or body
-            log(f"  up: {name} on :{port}")
-            servers.append({"name": name, "port": port, "path": path, "proc": proc, "group": proc.pid,
-                            "table": cfg["table"], "durable": cfg["durable"], "load": cfg["load"],
-                            "postgres": bool(cfg["table"] and cfg["table"].postgres_url)})
+            server = {"name": name, "port": port, "path": path, "proc": proc, "group": proc.pid, "groups": (),
+                      "table": cfg["table"], "durable": cfg["durable"], "load": cfg["load"],
+                      "postgres": bool(cfg["table"] and cfg["table"].postgres_url)}
+            if cfg["proxy"]:  # the load goes to nginx; the pixel server's CPU is counted with nginx's
+                front_port = pages.free_port()
+                front = start_nginx(procs, gif, front_port, cfg["nginx_workers"], port, cfg["proxy"])
+                nginx_procs.append(front)
+                status, headers, body = pages.wait_ready(front, front_port, path)
+                if status != 200 or body != gif:
+                    raise RuntimeError(f"{name}: nginx answered {status} with {body[:200]!r}")
+                server.update(port=front_port, proc=front, group=front.pid, groups=(proc.pid,), pixel=proc,
+                              through_nginx=True, ref=f"nginx-{cfg['nginx_workers']}")
+            log(f"  up: {name} on :{server['port']}")
+            servers.append(server)
         if nginx:
-            nginx_port = pages.free_port()
-            nginx_proc = start_nginx(procs, gif, nginx_port)
-            status, headers, body = pages.wait_ready(nginx_proc, nginx_port, "/pixel.gif")
-            if status != 200 or body != gif:
-                raise RuntimeError(f"nginx answered {status} with {body!r}")
-            servers.insert(0, {"name": "nginx, static 43-byte GIF (same no-store headers), 1 worker",
-                               "port": nginx_port, "path": "/pixel.gif", "proc": nginx_proc, "group": nginx_proc.pid,
-                               "table": None, "durable": False, "nginx": True, "postgres": False,
-                               "load": "pool"})
+            # One static row per nginx worker count of the rows through nginx: each is compared with the same
+            # nginx build and settings serving the GIF from disk.
+            for n in sorted(set(args.nginx_workers) | {1}, reverse=True):
+                nginx_port = pages.free_port()
+                nginx_proc = start_nginx(procs, gif, nginx_port, workers=n)
+                nginx_procs.append(nginx_proc)
+                status, headers, body = pages.wait_ready(nginx_proc, nginx_port, "/pixel.gif")
+                if status != 200 or body != gif:
+                    raise RuntimeError(f"nginx answered {status} with {body!r}")
+                servers.insert(0, {"name": f"nginx, static 43-byte GIF (same no-store headers), {n} worker"
+                                           + ("s" if n > 1 else ""),
+                                   "port": nginx_port, "path": "/pixel.gif", "proc": nginx_proc,
+                                   "group": nginx_proc.pid, "groups": (), "table": None, "durable": False,
+                                   "nginx": n == 1, "static": f"nginx-{n}", "postgres": False, "load": "pool"})
 
         # ---- load, round after round so that drift touches every row alike
         loads = {}
@@ -824,13 +949,13 @@ def main(args):
                     load(url, args.connections, args.warmup)
                 if s["table"]:
                     before = settled(s["table"].max_id)
-                r = pages.measured(load, url, args.connections, args.duration, s["group"])
+                r = measured(pages, load, url, args.connections, args.duration, s["group"], s["groups"])
                 results[s["name"]].append(r)
                 extra = ""
                 if s["table"]:
                     # Requests in flight when wrk stopped are answered and stored; the RSGI pixel stores what it
                     # answered a moment later (tracking.journal).
-                    got = settled(lambda: s["table"].since(before))
+                    got = settled(lambda table=s["table"], before=before: table.since(before))
                     c = checks[s["name"]]
                     c["runs"] += 1
                     for key in ("answered", "sent"):
@@ -852,7 +977,8 @@ def main(args):
             runs = results[s["name"]]
             rows.append({
                 "name": s["name"], "durable": s["durable"], "postgres": s["postgres"],
-                "nginx": s.get("nginx"),
+                "nginx": s.get("nginx"), "static": s.get("static"), "ref": s.get("ref"),
+                "through_nginx": s.get("through_nginx", False),
                 "rps": statistics.median(r["rps"] for r in runs),
                 "p50_ms": statistics.median(r["p50_ms"] for r in runs),
                 "p99_ms": statistics.median(r["p99_ms"] for r in runs),
@@ -861,8 +987,9 @@ def main(args):
                 **{k: statistics.median(r[k] for r in runs) if runs[0][k] is not None else None
                    for k in ("server_cores", "client_cores", "other_cores")},
             })
-            if s["proc"].poll() is not None:
-                print(f"warning: {s['name']} exited during the run (code {s['proc'].returncode})")
+            for proc in (s["proc"], s.get("pixel")):
+                if proc is not None and proc.poll() is not None:
+                    print(f"warning: {s['name']}: a server exited during the run (code {proc.returncode})")
         ooo = {}
         for s in servers:
             if s["table"]:
@@ -871,6 +998,9 @@ def main(args):
         procs.stop_all()  # free the cores for the in-process timing
 
         nginx_rps = next((r["rps"] for r in rows if r["nginx"]), None)
+        statics = {r["static"]: r["rps"] for r in rows if r["static"]}
+        for row in rows:
+            row["vs_nginx"] = row["rps"] / statics.get(row["ref"], nginx_rps) if nginx_rps else None
         print_tables(rows, nginx_rps, args, tool, pages)
         print_goals(rows, nginx_rps)
         print_ordering(ooo)
@@ -886,7 +1016,7 @@ def main(args):
         return 130
     finally:
         procs.stop_all()
-        if nginx_proc is not None and not args.keep:
+        for nginx_proc in nginx_procs if not args.keep else ():
             shutil.rmtree(nginx_proc.bench_dir, ignore_errors=True)
         if pg_context is not None:
             with contextlib.suppress(Exception):
@@ -903,12 +1033,15 @@ def print_tables(rows, nginx_rps, args, tool, pages):
           f"{args.rounds} round(s); load generator and servers share {os.cpu_count()} cores; "
           + ("each server in a session of its own" if args.own_session else "servers in the load generator's session")
           + f" (autogroup scheduling {pages.autogroup()})")
+    if any(r["through_nginx"] for r in rows):
+        print("Rows THROUGH NGINX are compared with the static row of the same nginx worker count; their server "
+              "cores are nginx's and the pixel server's together.")
     print("| What answered | requests/s | p50 ms | p99 ms | vs nginx GIF | errors "
           "| cores: server / load gen. / other |")
     print("|---|---|---|---|---|---|---|")
     busy = False
     for row in rows:
-        ratio = row["rps"] / nginx_rps if nginx_rps else None
+        ratio = row["vs_nginx"]
         mark = ""
         if row["other_cores"] is not None and row["other_cores"] > pages.BUSY_CORES and not row["postgres"]:
             mark, busy = " (*)", True
@@ -949,6 +1082,12 @@ def print_goals(rows, nginx_rps):
         fastest = max(under, key=lambda r: r["rps"])
         print(f"  Fastest durable configuration with p99 under {P99_GOAL_MS:.0f} ms: {fastest['rps']:,.0f} req/s "
               f"({fastest['p99_ms']:.2f} ms), {fastest['name']}.")
+    proxied = [r for r in rows if r["through_nginx"] and r["vs_nginx"] is not None]
+    if proxied:
+        top = max(proxied, key=lambda r: r["vs_nginx"])
+        print(f"Goal through nginx: >= 1/3 of the same nginx serving the GIF from disk: "
+              f"{'met' if top['vs_nginx'] >= RATIO_GOAL else 'NOT met'} (best {top['vs_nginx']:.3f}, p99 "
+              f"{top['p99_ms']:.2f} ms: {'met' if top['p99_ms'] < P99_GOAL_MS else 'NOT met'}; {top['name']}).")
     checked = [r["check"] for r in rows if r.get("check")]  # every row that stores, judged or not
     lost = sum(c["lost"] for c in checked)
     twice = sum(c["twice"] for c in checked)
@@ -1002,6 +1141,19 @@ def parse_args(argv=None):
     p.add_argument("--rsgi-task-impl", default=RSGI_TASK_IMPL, choices=["asyncio", "rust"],
                    help="granian's --task-impl for the RSGI servers (default rust, as in the README); the variants "
                         "add a row with the other")
+    p.add_argument("--proxy", action="append", type=parse_proxy, metavar="SPEC",
+                   help="a row through nginx as deploy/nginx/byline.conf proxies /pixel/, with what SPEC changes: "
+                        "comma-separated key=value of keepalive (default 64; 0 = none), buffering (on), access_log "
+                        "(off), workers and backlog (the pixel server's granian, 1 and 1024); repeat for more rows. "
+                        "Default: one row as byline.conf")
+    p.add_argument("--nginx-workers", type=lambda s: [int(x) for x in s.split(",")], default=[1],
+                   help="nginx worker_processes for the rows through nginx, comma-separated (default 1); each value "
+                        "adds a static row with the same count to compare with")
+    p.add_argument("--skip-proxy", action="store_true", help="leave out the rows through nginx")
+    p.add_argument("--only-proxy", action="store_true",
+                   help="only nginx's static GIF, the durable RSGI rows and the rows through nginx")
+    p.add_argument("--without-received-at-index", action="store_true",
+                   help="add a row whose database has no index on tracking_hit.received_at (its cost on intake)")
     p.add_argument("--skip-gunicorn", action="store_true")
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--skip-variants", action="store_true", help="leave out 2 workers and a new User-Agent per request")

@@ -132,7 +132,7 @@ def hits(n, story_ids, end, seed=1):
         offsets = sorted(rnd.random() * 3600 for _ in range(count))
         hour_start = start + timedelta(hours=h)
         day = (hour_start.date() - start.date()).days  # visitor keys change at UTC midnight, like the salt
-        for sid, offset in zip(chosen, offsets):
+        for sid, offset in zip(chosen, offsets, strict=True):
             urls, cum = copies[sid]
             r = rnd.random()
             k = 0
@@ -339,7 +339,7 @@ def site_env(var_dir, **extra):
     env.update({
         "BYLINE_VAR_DIR": str(var_dir),
         "DJANGO_SETTINGS_MODULE": "byline.settings.production",
-        "SECRET_KEY": "bench",
+        "SECRET_KEY": "bench-secret-key-for-benchmarks-only-not-for-any-real-site",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "BYLINE_SITE_URL": "http://127.0.0.1:8000",
         "PYTHONPATH": str(ROOT),
@@ -409,7 +409,8 @@ def print_results(results):
     for r in results:
         print(f"| {r['label']} | {r['hits']:,} | {r['generate_rate']:,.0f} | {r['counted']:,} | {r['count_s']:,.0f} "
               f"({r['count_cpu_s']:,.0f}) | {r['count_rate']:,.0f} | {r['forget_s']:.1f} | {r['rollups']:,} "
-              f"| {r['copies']:,} | {r['visits']:,} | {r['db_bytes'] / 1e9:.2f} GB | {'yes' if r['adds_up'] else 'NO'} |")
+              f"| {r['copies']:,} | {r['visits']:,} | {r['db_bytes'] / 1e9:.2f} GB "
+              f"| {'yes' if r['adds_up'] else 'NO'} |")
     for r in results:
         if r.get("busy_before") is not None and r["busy_before"] >= 0:
             print(f"{r['label']}, {r['hits']:,} hits: other work kept {r['busy_before']:.2f} of {os.cpu_count()} "

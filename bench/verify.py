@@ -33,7 +33,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 50.0
 
-WORDS = ["harbor", "council", "budget", "dredging", "channel", "residents", "fishermen", "vote", "mayor", "port", "authority", "waterfront", "plan", "million", "dollars", "tenants", "ferry", "school", "board", "reading", "June", "members", "public", "hearing", "testimony", "report", "state", "federal", "grant", "money", "contract", "engineers", "study", "tides", "storm", "seawall", "repair", "cost", "years", "families", "business", "owners", "downtown", "pier", "marina", "boats", "cargo", "shipping", "lane", "permit", "county", "commission", "meeting", "agenda", "minutes", "record", "audit", "finance", "director", "spokesperson", "statement", "interview", "data", "analysis", "records", "request", "deadline"]
+WORDS = """
+harbor council budget dredging channel residents fishermen vote mayor port authority waterfront plan million
+dollars tenants ferry school board reading June members public hearing testimony report state federal grant
+money contract engineers study tides storm seawall repair cost years families business owners downtown pier
+marina boats cargo shipping lane permit county commission meeting agenda minutes record audit finance director
+spokesperson statement interview data analysis records request deadline
+""".split()
 
 
 def sentence(rng):
@@ -92,7 +98,8 @@ def build_story(rng):
     section = SectionPageFactory(parent=home, title="News", slug="news")
 
     def picture(name):
-        return BylineImageFactory(title=name, file=ImageFile(io.BytesIO(gradient_jpeg(size=(64, 36))), name=f"{name}.jpg"))
+        jpeg = gradient_jpeg(size=(64, 36))
+        return BylineImageFactory(title=name, file=ImageFile(io.BytesIO(jpeg), name=f"{name}.jpg"))
 
     inline = picture("harbor-pier")
     body = []
@@ -110,7 +117,8 @@ def partner_page(head, article, title):
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} – The Partner Gazette</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><meta property="og:title" content="{title}">
 {head}<link rel="stylesheet" href="/assets/site.css"><script src="/assets/site.js" defer></script>
-<script>window.dataLayer=window.dataLayer||[];function gtag(){{dataLayer.push(arguments);}}gtag('js',new Date());</script>
+<script>window.dataLayer=window.dataLayer||[];
+function gtag(){{dataLayer.push(arguments);}}gtag('js',new Date());</script>
 </head><body class="single-post"><header class="site-header"><a class="logo" href="/">The Partner Gazette</a>
 <nav><ul>{''.join(f'<li><a href="/section/{i}/">Section {i}</a></li>' for i in range(10))}</ul></nav></header>
 <main><article class="post"><div class="entry-content">{article}</div>

@@ -22,7 +22,8 @@ GENERATION_KEY = "edge:generation"
 # Header names kept from Django's response; anything else (cookies above all) is never stored.
 STORED_HEADERS = {"content-type", "cache-control", "content-language", "vary", "x-frame-options",
                   "x-content-type-options", "referrer-policy", "cross-origin-opener-policy", "link",
-                  "access-control-allow-origin"}  # the handout and ninjs JSON are read by partners' tools
+                  "access-control-allow-origin",  # the handout and ninjs JSON are read by partners' tools
+                  "strict-transport-security"}  # Django sends it on HTTPS answers only; HTTP ignores it
 
 
 def _generation():
@@ -101,7 +102,10 @@ class PageCache:
         entry = self.local.get(key)
         if entry is None or entry[0] < now:
             entry = None
-            stored = cache.get(_key(key))
+            try:
+                stored = cache.get(_key(key))
+            except Exception:  # the shared cache is down: Django answers uncached, and /healthz says why
+                return self.app(environ, start_response)
             if stored is not None:
                 entry = (now + self.local_seconds, *stored)
                 self.local[key] = entry
@@ -146,6 +150,18 @@ class PageCache:
         # Django's own parser, so that whatever Django would read as a session, the cache sees too.
         if cookie_header and settings.SESSION_COOKIE_NAME in parse_cookie(cookie_header):
             return False
+        if settings.SECURE_SSL_REDIRECT and not _is_secure(environ):
+            return False  # Django redirects it to HTTPS; a cached copy must not answer it over plain HTTP
         host, _ = split_domain_port(environ.get("HTTP_HOST", ""))
         allowed = settings.ALLOWED_HOSTS if not settings.DEBUG else ["*"]
         return bool(host) and validate_host(host, allowed)
+
+
+def _is_secure(environ):
+    """As Django's request.is_secure(): the TLS proxy's header when one is configured and sent, else the scheme."""
+    if settings.SECURE_PROXY_SSL_HEADER:
+        header, secure_value = settings.SECURE_PROXY_SSL_HEADER
+        value = environ.get(header)
+        if value is not None:
+            return value.split(",", 1)[0].strip() == secure_value
+    return environ.get("wsgi.url_scheme") == "https"

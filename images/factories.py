@@ -15,7 +15,7 @@ def gradient_jpeg(colors=("#1d3557", "#a8dadc"), size=(1600, 900), label=""):
     strip = Image.new("RGB", (1, height))
     for y in range(height):
         t = y / max(height - 1, 1)
-        strip.putpixel((0, y), tuple(round(a + (b - a) * t) for a, b in zip(top, bottom)))
+        strip.putpixel((0, y), tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
     picture = strip.resize(size)
     if label:
         ImageDraw.Draw(picture).text((40, height - 60), label, fill=(255, 255, 255))

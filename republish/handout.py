@@ -103,7 +103,10 @@ def body_html(story, base_url):
     html = "\n".join(parts)
     if story.dateline:
         dateline = format_html("<strong>{}</strong> ", story.dateline)
-        html = html.replace("<p>", "<p>" + dateline, 1) if html.startswith("<p>") else format_html("<p>{}</p>", dateline) + html
+        if html.startswith("<p>"):
+            html = html.replace("<p>", "<p>" + dateline, 1)
+        else:
+            html = format_html("<p>{}</p>", dateline) + html
     return html
 
 

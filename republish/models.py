@@ -14,7 +14,9 @@ LICENSES = {
     "cc-by-nc-nd-4.0": ("CC BY-NC-ND 4.0", "https://creativecommons.org/licenses/by-nc-nd/4.0/"),
     "none": ("", ""),
 }
-LICENSE_CHOICES = [(key, name or "No license: republishing by our permission only") for key, (name, _) in LICENSES.items()]
+LICENSE_CHOICES = [
+    (key, name or "No license: republishing by our permission only") for key, (name, _) in LICENSES.items()
+]
 
 DEFAULT_INTRODUCTION = (
     "<p>We want our reporting to reach as many readers as possible. Other outlets may republish our stories "
@@ -41,11 +43,16 @@ class RepublishingPolicy(BaseSiteSetting):
         help_text="{outlet} becomes the outlet's name linking the original story.",
     )
     bottom_credit = models.CharField(
-        max_length=300, default="This story was originally published by {outlet} and is republished here under {license}.",
+        max_length=300,
+        default="This story was originally published by {outlet} and is republished here under {license}.",
         help_text="{outlet} links the original story; {license} links the license (or reads 'with permission').",
     )
-    require_canonical = models.BooleanField(default=True, help_text="Ask partners for our canonical link in their head.")
-    require_noindex = models.BooleanField(default=True, help_text="Ask partners to keep their copy out of search engines.")
+    require_canonical = models.BooleanField(
+        default=True, help_text="Ask partners for our canonical link in their head."
+    )
+    require_noindex = models.BooleanField(
+        default=True, help_text="Ask partners to keep their copy out of search engines."
+    )
     window_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Days after publication a story may be republished; empty: no limit."
     )

@@ -40,7 +40,7 @@ def pixel_url(story_id, via="html", base_url=None):
     return (base_url or settings.WAGTAILADMIN_BASE_URL).rstrip("/") + pixel_path(story_id, via)
 
 
-_PATH = re.compile(r"^/pixel/(\d{1,18})/([a-z]{1,8})/([0-9a-f]{%d})\.gif$" % SIGNATURE_LENGTH)
+_PATH = re.compile(r"^/pixel/(\d{1,18})/([a-z]{1,8})/([0-9a-f]{" + str(SIGNATURE_LENGTH) + r"})\.gif$")
 
 
 def parse_pixel_path(path):

@@ -38,7 +38,9 @@ class NewsroomSettings(ClusterableModel, BaseSiteSetting):
 
     panels = [
         FieldPanel("outlet_name"), FieldPanel("tagline"),
-        MultiFieldPanel([FieldPanel("popular_window_hours"), FieldPanel("popular_counts_copies")], heading="Most Popular"),
+        MultiFieldPanel(
+            [FieldPanel("popular_window_hours"), FieldPanel("popular_counts_copies")], heading="Most Popular"
+        ),
         InlinePanel("missed_pins", label="Story pinned into In Case You Missed It", max_num=4),
     ]
 
@@ -73,7 +75,9 @@ class Origin(models.Model):
     )
     url = models.URLField(blank=True)
 
-    panels = [FieldPanel("name"), FieldPanel("short_name"), FieldPanel("kind"), FieldPanel("may_republish"), FieldPanel("url")]
+    panels = [
+        FieldPanel("name"), FieldPanel("short_name"), FieldPanel("kind"), FieldPanel("may_republish"), FieldPanel("url")
+    ]
 
     class Meta:
         ordering = ["name"]
@@ -240,7 +244,8 @@ class StoryPage(CachedPage):
         null=True, blank=True, help_text="Embargo: other outlets may not republish before this time."
     )
     republish_window_days = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Days after publication during which it may be republished; empty: site default."
+        null=True, blank=True,
+        help_text="Days after publication during which it may be republished; empty: site default.",
     )
 
     content_panels = Page.content_panels + [
@@ -280,7 +285,9 @@ class StoryPage(CachedPage):
         super().clean()
         errors = {}
         if self.republishing == self.REPUBLISH_ON and self.origin and not self.origin.allows_republishing:
-            errors["republishing"] = f"Stories from {self.origin.label} may not be republished; change the origin first."
+            errors["republishing"] = (
+                f"Stories from {self.origin.label} may not be republished; change the origin first."
+            )
         if self.republishing == self.REPUBLISH_OFF and not self.republishing_note.strip():
             errors["republishing_note"] = "Say why, so readers and partners know."
         if errors:
@@ -355,9 +362,11 @@ class StoryPage(CachedPage):
             self.__dict__["section"] = sections.get(self.path[: -self.steplen]) or self.get_parent().specific
         context["body"] = self.render_body(context)
         context["corrections"] = list(self.corrections.all())
-        context["most_popular"], context["missed"] = story_page_lists(self, NewsroomSettings.for_request(request), sections)
+        newsroom = NewsroomSettings.for_request(request)
+        context["most_popular"], context["missed"] = story_page_lists(self, newsroom, sections)
         renditions = self.lead_image_renditions()
-        context["card_image"], context["story_image"] = renditions.get(self.CARD_IMAGE), renditions.get(self.STORY_IMAGE)
+        context["card_image"] = renditions.get(self.CARD_IMAGE)
+        context["story_image"] = renditions.get(self.STORY_IMAGE)
         context["json_ld"] = news_article(
             self, Site.find_for_request(request), NewsroomSettings.for_request(request),
             context["card_image"].full_url if context["card_image"] else None,

@@ -19,4 +19,5 @@ def news_sitemap(request):
 
 
 def robots_txt(request):
-    return render(request, "stories/robots.txt", {"site_url": request.build_absolute_uri("/").rstrip("/")}, content_type="text/plain")
+    site_url = request.build_absolute_uri("/").rstrip("/")
+    return render(request, "stories/robots.txt", {"site_url": site_url}, content_type="text/plain")

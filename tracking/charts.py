@@ -40,7 +40,8 @@ def summary(points, unit, period):
         return f"No {unit}: nothing was counted in this period."
     total = sum(value for _, value in points)
     first, last = points[0][0], points[-1][0]
-    words = f"{unit.capitalize()} {PERIOD_WORDS[period]} from {format_day(first)} to {format_day(last)}: {total:,} in all"
+    words = (f"{unit.capitalize()} {PERIOD_WORDS[period]} from {format_day(first)} to {format_day(last)}: "
+             f"{total:,} in all")
     if total:
         peak_day, peak = max(points, key=lambda point: (point[1], -point[0].toordinal()))
         when = {"day": "on {}", "week": "in the week of {}", "month": "in {}"}[period]
@@ -67,11 +68,13 @@ def bar_chart(points, unit="readers", period="day", width=WIDTH, height=HEIGHT):
         tick_text = f"{tick:,}"
         parts.append(format_html(
             '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="currentColor" stroke-opacity="0.2"/>'
-            '<text x="{}" y="{}" text-anchor="end" dominant-baseline="middle" font-size="12" fill="currentColor">{}</text>',
+            '<text x="{}" y="{}" text-anchor="end" dominant-baseline="middle" font-size="12" fill="currentColor">'
+            '{}</text>',
             LEFT, width - RIGHT, f"{y:.1f}", f"{y:.1f}", LEFT - 6, f"{y:.1f}", tick_text,
         ))
     parts.append(format_html(
-        '<text x="12" y="{}" transform="rotate(-90 12 {})" text-anchor="middle" font-size="12" fill="currentColor">{}</text>',
+        '<text x="12" y="{}" transform="rotate(-90 12 {})" text-anchor="middle" font-size="12" fill="currentColor">'
+        '{}</text>',
         TOP + plot_h / 2, TOP + plot_h / 2, unit.capitalize(),
     ))
 

@@ -6,8 +6,7 @@ and `reports.totals_and_days` groups them by UTC day. The views stay thin: they 
 """
 
 import dataclasses
-from datetime import date, datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -25,17 +24,17 @@ DATE_FORMAT = "%Y-%m-%d"
 
 
 def utc_today(now=None):
-    return (now or timezone.now()).astimezone(dt_timezone.utc).date()
+    return (now or timezone.now()).astimezone(UTC).date()
 
 
 def default_days(now=None):
     """The last 30 UTC days, today included."""
     since, until = default_range(days=DEFAULT_DAYS - 1, now=now or timezone.now())
-    return since.astimezone(dt_timezone.utc).date(), until.astimezone(dt_timezone.utc).date()
+    return since.astimezone(UTC).date(), until.astimezone(UTC).date()
 
 
 def start_of(day):
-    return datetime.combine(day, time.min, tzinfo=dt_timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 class DateRangeForm(forms.Form):
@@ -174,7 +173,7 @@ def story_urls(story_ids):
 # files from different periods can be put together.
 
 def utc(moment):
-    return moment.astimezone(dt_timezone.utc).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def overview_table(period):

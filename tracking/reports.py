@@ -4,8 +4,7 @@ Every function takes a date range as aware datetimes (`since` inclusive, `until`
 dicts and lists, so the admin views, the CSV export and `republication_report` share them.
 """
 
-from datetime import timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, timedelta
 
 from django.core.cache import cache
 from django.db.models import BigIntegerField, Count, F, Func, Sum
@@ -69,7 +68,7 @@ def totals_and_days(rollups):
     for row in hours.order_by("hour"):
         for key in totals:
             totals[key] += row[key]
-        day = row["hour"].astimezone(dt_timezone.utc).date()
+        day = row["hour"].astimezone(UTC).date()
         counts = days.get(day)
         if counts is None:
             days[day] = {"day": day, "views": row["views"], "readers": row["readers"]}

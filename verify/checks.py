@@ -236,7 +236,7 @@ def check_pixel(original, page):
 
 def check_credit(original, page):
     text = page.text_key
-    found = [credit for credit, key in zip(original.credits, original.credit_keys) if key and key in text]
+    found = [credit for credit, key in zip(original.credits, original.credit_keys, strict=True) if key and key in text]
     links_to_original = [href for href, _ in page.anchors if link_key(href) == original.canonical_key]
     missing_authors = [name for name in original.authors if norm(name) not in text]
     evidence = {
@@ -259,7 +259,7 @@ def check_credit(original, page):
 
 def check_links(original, page):
     present = {link_key(href) for href, _ in page.anchors}
-    missing = [url for url, key in zip(original.links, original.link_keys) if key and key not in present]
+    missing = [url for url, key in zip(original.links, original.link_keys, strict=True) if key and key not in present]
     evidence = {"expected": len(original.links), "missing": missing}
     if missing:
         return CheckResult(False, f"{len(missing)} of {len(original.links)} links missing", evidence)
@@ -440,7 +440,7 @@ def check_text(original, page):
     matched = [index for index, key in enumerate(keys) if key in paragraph_keys]
     if len(matched) < max(1, len(original.keys) // 3):
         matched = sorted(set(matched) | set(_fuzzy_matches(original, keys)))
-    notes = [shorten(block.text) for block, key in zip(blocks, keys)
+    notes = [shorten(block.text) for block, key in zip(blocks, keys, strict=True)
              if key not in paragraph_keys and ADDITIONAL_REPORTING.search(key)]
     evidence = {
         "similarity": 0.0, "paragraphs": len(original.keys), "copy_paragraphs": 0, "missing": [], "added": [],
@@ -458,7 +458,7 @@ def check_text(original, page):
     credit_at = max((i for i, key in enumerate(keys) if key == bottom_credit and blocks[i].element in inside),
                     default=None)
     region_keys, region_words, region_texts = [], [], []
-    for index, (block, key) in enumerate(zip(blocks, keys)):
+    for index, (block, key) in enumerate(zip(blocks, keys, strict=True)):
         if block.element not in inside or key in original.known_keys:
             continue
         if key not in paragraph_keys:
@@ -498,7 +498,7 @@ def check_text(original, page):
     last_kept = max(kept) if kept else -1
     cut_short = False
     if last_kept >= 0:
-        copied = {i: j for i, j in alignment.changed}.get(last_kept)
+        copied = dict(alignment.changed).get(last_kept)
         if copied is not None:
             copy_key = region_keys[copied].rstrip(". …").rstrip()
             cut_short = len(copy_key) < len(original.keys[last_kept]) and original.keys[last_kept].startswith(copy_key)

@@ -40,7 +40,7 @@ def _rank(status):
 
 
 def _counts(rows):
-    counts = {status: 0 for status in STATUS_ORDER}
+    counts = dict.fromkeys(STATUS_ORDER, 0)
     counts["unchecked"] = 0
     for row in rows:
         counts[row["status"] or "unchecked"] += 1
@@ -57,8 +57,11 @@ def overview():
         hosts.setdefault(row["host"], {"host": row["host"], "rows": []})["rows"].append(row)
     for group in [*stories.values(), *hosts.values()]:
         group["counts"] = _counts(group["rows"])
-    order = lambda group: (-group["counts"][Verification.ISSUES] - group["counts"][Verification.REMOVED],
-                           group.get("title") or group.get("host"))
+
+    def order(group):
+        return (-group["counts"][Verification.ISSUES] - group["counts"][Verification.REMOVED],
+                group.get("title") or group.get("host"))
+
     return {"totals": _counts(rows), "stories": sorted(stories.values(), key=order),
             "republishers": sorted(hosts.values(), key=order), "copies": len(rows)}
 

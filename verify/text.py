@@ -147,7 +147,7 @@ def align(orig_keys, orig_words, copy_keys, copy_words):
     matcher = SequenceMatcher(None, orig_keys, copy_keys, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            result.equal.extend(zip(range(i1, i2), range(j1, j2)))
+            result.equal.extend(zip(range(i1, i2), range(j1, j2), strict=True))
             continue
         pairs = _pair_up(orig_words, copy_words, range(i1, i2), range(j1, j2)) if tag == "replace" else []
         result.changed.extend(pairs)

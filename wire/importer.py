@@ -32,7 +32,8 @@ UNNAMED_ORIGIN = "Unnamed wire service"
 BLOCK_TAGS = {"p", "ul", "ol", "h2", "h3", "h4", "blockquote"}
 # "GROSSETO, Italy (AP) -- ": a dateline the agency wrote into the text. Ours is printed from the
 # story's fields, so the agency's is taken out (and used as the place when the item names none).
-DATELINE = re.compile(r"^\s*(?P<place>[A-ZÀ-ÖØ-Þ][\w.'’ -]{0,40}(?:,[\w.'’ -]{1,40})?)\s*\([^()]{1,40}\)\s*(?:--|—|–|-)\s*")
+DATELINE = re.compile(r"^\s*(?P<place>[A-ZÀ-ÖØ-Þ][\w.'’ -]{0,40}(?:,[\w.'’ -]{1,40})?)"  # PORT ALDER, Maine
+                      r"\s*\([^()]{1,40}\)\s*(?:--|—|–|-)\s*")  # (AGENCY) --
 
 
 @dataclass
@@ -69,7 +70,8 @@ def import_document(data, options, label=""):
         items = read_document(data)
     except NinjsError as error:
         return [Result(uri="", status=FAILED, reason=f"{label + ': ' if label else ''}{error}")]
-    return [import_raw(raw, options, f"{label} item {n}" if len(items) > 1 else label) for n, raw in enumerate(items, 1)]
+    return [import_raw(raw, options, f"{label} item {n}" if len(items) > 1 else label)
+            for n, raw in enumerate(items, 1)]
 
 
 def import_raw(raw, options, label=""):
@@ -117,7 +119,8 @@ def _compare(item, digest, known):
     mine, theirs = item.version_number, _number(known.version)
     if mine is not None and theirs is not None and mine != theirs:
         if mine < theirs:
-            return _result(item, SKIPPED, known, f"version {item.version} is older than the imported version {known.version}")
+            return _result(item, SKIPPED, known,
+                           f"version {item.version} is older than the imported version {known.version}")
     elif item.version_created and known.version_created and item.version_created < known.version_created:
         return _result(item, SKIPPED, known, f"created {item.version_created.isoformat()}, before the imported version "
                                               f"({known.version_created.isoformat()})")
@@ -219,7 +222,8 @@ def _import_picture(item, digest, options):
         with transaction.atomic():
             image = known.image
             image.title = (picture.headline or picture.caption or image.title)[:255]
-            image.credit, image.source, image.default_caption = picture.credit[:255], picture.source[:255], picture.caption
+            image.credit, image.source = picture.credit[:255], picture.source[:255]
+            image.default_caption = picture.caption
             image.save()
             _record(item, digest, known, kind=WireItem.PICTURE, source=options.source)
         return _result(item, UPDATED, known, "caption and credit updated")
@@ -366,7 +370,9 @@ def wire_section(options, request_site=None):
         return configured
     section = SectionPage.objects.order_by("path").first()
     if section is None:
-        raise NinjsError("there is no section to put wire stories in: create one (or choose one in Settings → Wire desk)")
+        raise NinjsError(
+            "there is no section to put wire stories in: create one (or choose one in Settings → Wire desk)"
+        )
     return section
 
 
@@ -392,8 +398,8 @@ def _save_story(item, digest, fetched, notes, options):
         page = story.get_latest_revision_as_object()
     else:
         section = wire_section(options)
-        page = StoryPage(title=item.headline, slug=_unique_slug(StoryPage, item.headline, path__startswith=section.path),
-                         live=False)
+        slug = _unique_slug(StoryPage, item.headline, path__startswith=section.path)
+        page = StoryPage(title=item.headline, slug=slug, live=False)
     page.title = item.headline
     page.dek = item.dek
     page.dateline_place = dateline_place(item.located) or found_place[:80]

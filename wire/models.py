@@ -54,7 +54,9 @@ class AgencyToken(models.Model):
         help_text="Stories pushed with this token come from this origin unless an item names another.",
     )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    hint = models.CharField(max_length=12, editable=False, help_text="The token's first characters, to tell tokens apart.")
+    hint = models.CharField(
+        max_length=12, editable=False, help_text="The token's first characters, to tell tokens apart."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False

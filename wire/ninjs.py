@@ -11,8 +11,8 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import jsonschema
@@ -24,7 +24,9 @@ from byline.sanitize import clean_text
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 # The schema each version is checked against: the newest of its major version that we keep, unless the
 # document names an older one it was written for.
-SCHEMAS = {"1.4": "1.4", "1.5": "1.6", "1.6": "1.6", "2.0": "2.1", "2.1": "2.1", "2.2": "2.2", "3.0": "3.0", "3.1": "3.1"}
+SCHEMAS = {
+    "1.4": "1.4", "1.5": "1.6", "1.6": "1.6", "2.0": "2.1", "2.1": "2.1", "2.2": "2.2", "3.0": "3.0", "3.1": "3.1",
+}
 LATEST = {"1": "1.6", "2": "2.2", "3": "3.1"}
 
 TEXT_TYPES = {"text", "composite"}
@@ -114,7 +116,7 @@ def _has_camel_case_key(value, depth=0):
     return False
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(version):
     schema = json.loads((SCHEMA_DIR / f"ninjs-schema_{version}.json").read_text())
     cls = jsonschema.validators.validator_for(schema)
@@ -142,7 +144,9 @@ def _lower_keys(value, depth=0):
     if depth > 64:
         raise NinjsError("nested too deeply")
     if isinstance(value, dict):
-        return {key.lower() if isinstance(key, str) else key: _lower_keys(item, depth + 1) for key, item in value.items()}
+        return {
+            key.lower() if isinstance(key, str) else key: _lower_keys(item, depth + 1) for key, item in value.items()
+        }
     if isinstance(value, list):
         return [_lower_keys(item, depth + 1) for item in value]
     return value
@@ -270,7 +274,7 @@ def _date(value):
     try:
         # In UTC, or not at all: a date that cannot be expressed in UTC (year 1 or 9999 at the edge of
         # the calendar, with an offset) is treated as missing rather than stored wrong.
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
     except (OverflowError, ValueError):
         return None
 
@@ -388,7 +392,8 @@ def _body(data):
             continue
         ctype = str(entry.get("contenttype") or "").split(";")[0].strip().lower()
         role = str(entry.get("role") or "").lower()
-        if not html and (ctype in HTML_TYPES or (not ctype and ("html" in role or entry["value"].lstrip().startswith("<")))):
+        looks_like_html = "html" in role or entry["value"].lstrip().startswith("<")
+        if not html and (ctype in HTML_TYPES or (not ctype and looks_like_html)):
             html = entry["value"]
         elif not text and ctype in ("", "text/plain"):
             text = entry["value"]

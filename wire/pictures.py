@@ -15,7 +15,7 @@ from django.utils.text import slugify
 from PIL import Image as PILImage
 
 from images.models import BylineImage
-from verify.fetch import FetchError, Fetcher, HostLimiter
+from verify.fetch import Fetcher, FetchError, HostLimiter
 
 IMAGE_TYPES = {"image/jpeg": "jpg", "image/jpg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
 PIL_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}

@@ -135,15 +135,53 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "byline" / "static"]
-MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
-# Byline serves its own uploads unless a front server takes them over.
-SERVE_MEDIA = os.environ.get("BYLINE_SERVE_MEDIA", "1") == "1"
+
+
+def media_storage_from_env():
+    """Where uploads, image renditions and documents go. Local disk (MEDIA_ROOT) suits one host; with
+    BYLINE_MEDIA_BUCKET every host reads and writes one S3-compatible bucket, so a picture uploaded through one
+    host, or a rendition one host made on first request, is there for all of them."""
+    bucket = os.environ.get("BYLINE_MEDIA_BUCKET")
+    if not bucket:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    options = {
+        "bucket_name": bucket,
+        "location": os.environ.get("BYLINE_MEDIA_LOCATION", "").strip("/"),
+        # A newsroom's pictures are public, so by default their URLs are the bucket's plain ones. Signed URLs
+        # differ at every rendering and expire (after an hour): a page kept by the page cache or a CDN would
+        # soon show broken images, and browsers could never reuse a picture they already have.
+        "querystring_auth": os.environ.get("BYLINE_MEDIA_QUERYSTRING_AUTH", "0") == "1",
+        # boto3 would sign URLs the old way (SigV2) in most regions, which R2, Garage and newer AWS buckets refuse.
+        "signature_version": "s3v4",
+        # S3Storage overwrites by default: a second upload named "photo.jpg" would replace the first one's file.
+        "file_overwrite": False,
+    }
+    if endpoint := os.environ.get("BYLINE_MEDIA_ENDPOINT_URL"):
+        # MinIO, Ceph, Garage and R2 all answer path-style URLs; bucket subdomains need DNS set up for them.
+        options.update(endpoint_url=endpoint, addressing_style="path")
+    if domain := os.environ.get("BYLINE_MEDIA_CUSTOM_DOMAIN"):
+        scheme, _, host = domain.rpartition("://")  # "cdn.example.org" or "http://127.0.0.1:9000/media"
+        options.update(custom_domain=host.strip("/"), url_protocol=f"{scheme or 'https'}:")
+    # What is unset is left to django-storages and boto3: the AWS_* variables, then the instance's role.
+    for option, variable in [
+        ("region_name", "BYLINE_MEDIA_REGION"),
+        ("access_key", "BYLINE_MEDIA_ACCESS_KEY_ID"),
+        ("secret_key", "BYLINE_MEDIA_SECRET_ACCESS_KEY"),
+    ]:
+        if os.environ.get(variable):
+            options[option] = os.environ[variable]
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
 
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage_from_env(),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Local disk only: with a bucket, media URLs are built by the storage (its endpoint or custom domain).
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Byline serves uploads on local disk unless a front server takes them over; a bucket serves its own.
+SERVE_MEDIA = os.environ.get("BYLINE_SERVE_MEDIA", "0" if os.environ.get("BYLINE_MEDIA_BUCKET") else "1") == "1"
 
 WAGTAIL_SITE_NAME = os.environ.get("BYLINE_SITE_NAME", "Byline")
 # The public address of the site: canonical links, feeds and handouts are built from it.
@@ -158,12 +196,39 @@ STORY_CACHE_SECONDS = int(os.environ.get("BYLINE_STORY_CACHE_SECONDS", "300"))
 # Seconds each web worker keeps its own copy before asking the shared cache again.
 EDGE_LOCAL_SECONDS = float(os.environ.get("BYLINE_EDGE_LOCAL_SECONDS", "5"))
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-}
+def logging_from_env():
+    """Plain lines on standard error by default; LOG_FORMAT=json sends every record (ours, Django's request
+    and server logs, granian's in its workers) to standard output as one JSON object per line:
+    {"time", "level", "logger", "message", "exception" when there is one, and any `extra` fields}."""
+    log_format = os.environ.get("LOG_FORMAT", "plain").strip().lower() or "plain"
+    if log_format not in ("plain", "json"):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {log_format!r}.")
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"console": {"class": "logging.StreamHandler"}},
+        "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    }
+    if log_format == "json":
+        config["formatters"] = {"json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "timestamp": "time",  # ISO 8601, UTC
+            "rename_fields": {"levelname": "level", "name": "logger", "exc_info": "exception"},
+        }}
+        config["handlers"]["console"].update(formatter="json", stream="ext://sys.stdout")
+        # Loggers that come with handlers of their own (Django's plain runserver lines and mail to admins,
+        # granian's) hand their records to the root's JSON handler instead; their levels stay as they were.
+        config["loggers"] = {
+            name: {"handlers": [], "propagate": True}
+            for name in ("django", "django.server", "_granian", "granian.access")
+        }
+    return config
+
+
+LOGGING = logging_from_env()
 # The page cache in front of Django (byline/edge.py); off in development so template edits show at once.
 EDGE_CACHE = os.environ.get("BYLINE_EDGE_CACHE", "1") == "1"
 
@@ -197,3 +262,4 @@ WIRE_FETCH_CONNECT_TIMEOUT = float(os.environ.get("BYLINE_WIRE_FETCH_CONNECT_TIM
 WIRE_FETCH_TOTAL_TIMEOUT = float(os.environ.get("BYLINE_WIRE_FETCH_TOTAL_TIMEOUT", "20"))
 WIRE_IMAGE_MAX_BYTES = int(os.environ.get("BYLINE_WIRE_IMAGE_MAX_BYTES", str(15 * 1024 * 1024)))
 WIRE_PUSH_MAX_BYTES = int(os.environ.get("BYLINE_WIRE_PUSH_MAX_BYTES", str(5 * 1024 * 1024)))
+

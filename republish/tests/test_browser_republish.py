@@ -114,7 +114,8 @@ def test_the_optional_script_sends_the_partners_page_address_with_the_pixel(live
     partner_url = "https://partner.example/news/harbor-cleanup?ref=home"
     pixels = []
     page.route("https://partner.example/**", lambda route: route.fulfill(
-        content_type="text/html", body=f"<!doctype html><title>Copy</title><article>{handout['html']}{handout['script']}</article>"))
+        content_type="text/html",
+        body=f"<!doctype html><title>Copy</title><article>{handout['html']}{handout['script']}</article>"))
     page.route("**/pixel/**", lambda route: (pixels.append(route.request.url), route.fulfill(
         status=200, content_type="image/gif", body=b"GIF89a")))
     page.goto(partner_url)

@@ -39,7 +39,10 @@ def story(news, site):
         parent=news, title="Council passes the budget", dateline_place="PORT ALDER", lead_image=image,
         authors=[AuthorFactory(name="Rosa Delgado"), AuthorFactory(name="Sam Ortiz")],
         body=[
-            ("paragraph", RichText(f'<p>The council <b>voted</b> on <i>Tuesday</i>. <a href="https://example.org/minutes">Minutes</a> and <a linktype="page" id="{news.pk}">more news</a>.</p>')),
+            ("paragraph", RichText(
+                '<p>The council <b>voted</b> on <i>Tuesday</i>. <a href="https://example.org/minutes">Minutes</a> '
+                f'and <a linktype="page" id="{news.pk}">more news</a>.</p>'
+            )),
             ("heading", "What comes next"),
             ("paragraph", RichText("<ul><li>A second reading</li><li>A referendum</li></ul><ol><li>One</li></ol>")),
             ("quote", {"text": "We will be back.", "attribution": "A tenant"}),
@@ -51,7 +54,9 @@ def story(news, site):
 
 def test_handout_opens_with_headline_byline_with_outlet_and_date(story, policy):
     html = build_handout(story, policy).html
-    assert html.startswith("<h1>Council passes the budget</h1>\n<p>By Rosa Delgado and Sam Ortiz, Byline Newsroom</p>\n<p>")
+    assert html.startswith(
+        "<h1>Council passes the budget</h1>\n<p>By Rosa Delgado and Sam Ortiz, Byline Newsroom</p>\n<p>"
+    )
     assert story.published_at.strftime("%Y") in html.split("\n")[2]
 
 
@@ -59,7 +64,8 @@ def test_handout_credits_the_original_at_top_and_bottom_with_the_license(story, 
     html = build_handout(story, policy).html
     top = f'<p><em>This story was originally published by <a href="{story.full_url}">Byline Newsroom</a>.</em></p>'
     bottom = (f'<p><em>This story was originally published by <a href="{story.full_url}">Byline Newsroom</a> and is '
-              'republished here under <a href="https://creativecommons.org/licenses/by-nd/4.0/">CC BY-ND 4.0</a>.</em></p>')
+              'republished here under <a href="https://creativecommons.org/licenses/by-nd/4.0/">CC BY-ND 4.0</a>.'
+              '</em></p>')
     assert top in html and html.endswith(bottom)
     assert html.index(top) < html.index("The council")
 

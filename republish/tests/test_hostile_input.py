@@ -227,7 +227,8 @@ def assert_page_main_is_inert(html):
     assert_no_executable_markup(main, root)
     assert "<!--" not in main
     found = elements(root)
-    assert all(attributes.get("src", "").startswith(("/media/", "/pixel/", "/appeals/seen/")) for tag, attributes in found if tag == "img")
+    assert all(attributes.get("src", "").startswith(("/media/", "/pixel/", "/appeals/seen/"))
+               for tag, attributes in found if tag == "img")
     assert not [tag for tag, attributes in found if "style" in attributes]
 
 

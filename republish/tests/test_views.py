@@ -6,7 +6,6 @@ from wagtail.models import PageViewRestriction
 
 from byline.edge import PageCache
 from byline.tests.test_edge import call
-
 from stories.factories import OriginFactory, StoryPageFactory
 from stories.models import Origin
 

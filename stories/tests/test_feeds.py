@@ -1,7 +1,7 @@
 """RSS and Atom feeds: the newest stories for the whole site and for each section, as feed readers parse them."""
 
 import calendar
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import feedparser
 import pytest
@@ -16,7 +16,7 @@ FEEDS = ["/feeds/rss/", "/feeds/atom/"]
 
 
 def at(hours_ago):
-    return datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc) - timedelta(hours=hours_ago)
+    return datetime(2026, 11, 20, 12, 0, tzinfo=UTC) - timedelta(hours=hours_ago)
 
 
 def timestamp(parsed):

@@ -1,7 +1,7 @@
 """What search engines and social sites read: NewsArticle JSON-LD, Open Graph, canonical links, sitemaps, robots.txt."""
 
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import extruct
 import lxml.html
@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 NEWS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 BREAKOUT = "</script><script>alert(1)</script>"
-PUBLISHED = datetime(2026, 11, 18, 14, 30, tzinfo=dt_timezone.utc)
-UPDATED = datetime(2026, 11, 19, 9, 15, tzinfo=dt_timezone.utc)
+PUBLISHED = datetime(2026, 11, 18, 14, 30, tzinfo=UTC)
+UPDATED = datetime(2026, 11, 19, 9, 15, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import fcntl
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -18,7 +18,7 @@ from tracking.recorder import Busy, JournalCommitter
 
 from .helpers import run_coroutine
 
-AT = datetime(2026, 12, 4, 17, 30, 5, 123456, tzinfo=timezone.utc)
+AT = datetime(2026, 12, 4, 17, 30, 5, 123456, tzinfo=UTC)
 
 
 def hit(n, **fields):
@@ -40,7 +40,7 @@ def test_a_utc_time_is_written_as_django_stores_it_on_sqlite():
     from django.db import connection
 
     times = [AT, AT.replace(microsecond=0), AT.replace(microsecond=7), AT.replace(month=11),  # same second, a
-             AT.replace(month=11, microsecond=999999), datetime(2027, 1, 1, tzinfo=timezone.utc),  # month apart
+             AT.replace(month=11, microsecond=999999), datetime(2027, 1, 1, tzinfo=UTC),  # month apart
              AT.replace(microsecond=0) + timedelta(seconds=1), AT.replace(microsecond=999999)]  # next second, back
     assert [utc_text(value) for value in times] == [str(value)[:-6] for value in times]
     if connection.vendor == "sqlite":

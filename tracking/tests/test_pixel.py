@@ -116,9 +116,10 @@ def test_a_partner_cannot_pass_its_copy_off_as_our_site(pixel_app, story, settin
     ({}, "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", PARTNER, filters.BOT),
     ({}, "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", PARTNER, filters.BOT),
     ({}, "python-requests/2.32.3", PARTNER, filters.BOT),
-    ({}, "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36",
+    ({}, "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 "
+         "Safari/537.36", PARTNER, filters.BOT),
+    ({}, "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
      PARTNER, filters.BOT),
-    ({}, "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)", PARTNER, filters.BOT),
     ({}, "Googlebot-Image/1.0", PARTNER, filters.BOT),
     ({"HTTP_SEC_PURPOSE": "prefetch;prerender"}, BROWSER, PARTNER, filters.PREFETCH),
     ({"HTTP_PURPOSE": "prefetch"}, BROWSER, PARTNER, filters.PREFETCH),
@@ -134,7 +135,8 @@ def test_a_visitor_reloading_in_a_loop_is_capped(pixel_app, story, monkeypatch):
     monkeypatch.setattr("tracking.endpoint.rate_cap", filters.RateCap(limit=3))
     for _ in range(5):
         request(pixel_app, pixel_path(story.pk), referer=PARTNER)
-    assert list(Hit.objects.order_by("id").values_list("filtered", flat=True)) == ["", "", "", "rate-limit", "rate-limit"]
+    filtered = list(Hit.objects.order_by("id").values_list("filtered", flat=True))
+    assert filtered == ["", "", "", "rate-limit", "rate-limit"]
 
 
 def test_no_address_user_agent_or_cookie_is_stored(pixel_app, story):
@@ -198,5 +200,6 @@ def test_the_readers_address_follows_the_trusted_proxies_setting_as_it_changes(s
     settings.TRUSTED_PROXIES = []
     assert client_ip(through_proxy) == "10.1.1.1"
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
-    assert client_ip({"REMOTE_ADDR": "10.1.1.1", "HTTP_X_FORWARDED_FOR": "not an address, 10.2.2.2"}) == "not an address"
+    garbled = {"REMOTE_ADDR": "10.1.1.1", "HTTP_X_FORWARDED_FOR": "not an address, 10.2.2.2"}
+    assert client_ip(garbled) == "not an address"
     assert client_ip({"REMOTE_ADDR": "10.1.1.1", "HTTP_X_FORWARDED_FOR": "10.3.3.3"}) == "10.1.1.1"

@@ -2,7 +2,7 @@
 the commit."""
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -74,7 +74,7 @@ def test_a_failed_write_is_reported_and_answered_503_not_with_the_gif(recorders)
 
 def test_rows_from_many_threads_all_reach_the_database(recorders):
     recorder = recorders(write_hits)
-    at = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 20, 12, tzinfo=UTC)
     rows = [{"received_at": at, "story_id": 1, "via": "html", "copy": f"https://p.example/{n}", "visitor": "v",
              "filtered": ""} for n in range(50)]
     results = []

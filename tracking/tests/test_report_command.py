@@ -1,8 +1,7 @@
 """`manage.py republication_report`: per story, its copies with views and readers, as a table or JSON."""
 
 import json
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -13,7 +12,7 @@ from tracking.counting import count_all_new_hits
 from tracking.models import Copy, Hit
 
 pytestmark = pytest.mark.django_db
-NOV_20 = datetime(2026, 11, 20, 12, 0, tzinfo=dt_timezone.utc)
+NOV_20 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 NOV_22 = NOV_20 + timedelta(days=2)
 PARTNER = "https://partner.example/harbor/"
 
@@ -125,4 +124,4 @@ def test_the_help_says_what_is_counted_and_when(capsys):
     with pytest.raises(SystemExit):
         call_command("republication_report", "--help")
     help_text = " ".join(capsys.readouterr().out.split())
-    assert "run_scheduler" in help_text and "every minute" in help_text
+    assert "run_jobs" in help_text and "every minute" in help_text

@@ -30,7 +30,7 @@ def test_a_page_request_reaches_the_site_with_a_wsgi_environ_and_its_answer_come
     assert [value for key, value in response.headers if key == "Set-Cookie"] == ["a=1", "b=2"]
     body, second = response.body.rsplit(b"|", 1)
     assert second == b"second chunk"
-    seen = eval(body)  # noqa: S307 - the repr of a dict of strings made just above
+    seen = eval(body)  # the repr of a dict of strings made just above
     assert seen["REQUEST_METHOD"] == "POST"
     assert seen["PATH_INFO"].encode("latin-1").decode("utf-8") == "/news/café/"  # PEP 3333: bytes as Latin-1
     assert seen["QUERY_STRING"] == "page=2&q=a%20b"

@@ -179,7 +179,8 @@ def partner_page(handout, *, head=None, article=None, title=None):
 <aside class="sidebar"><h2>Most read</h2><ul><li><a href="/ferry-fares/">Ferry fares rise again this summer</a></li>
 <li><a href="/school-board/">School board weighs a four-day week</a></li></ul></aside>
 </main>
-<footer class="site-footer"><p>© 2026 The Partner Gazette. All rights reserved. Made with care in Port Alder.</p></footer>
+<footer class="site-footer"><p>© 2026 The Partner Gazette. All rights reserved.
+Made with care in Port Alder.</p></footer>
 </body>
 </html>
 """

@@ -43,12 +43,15 @@ def checked(copy=None, manual=None, status=Verification.ISSUES, hours_ago=0, **f
 @pytest.fixture
 def known(story):
     now = timezone.now()
-    gazette = Copy.objects.create(story_id=story.pk, url="https://gazette.example/2026/harbor", first_seen=now, last_seen=now)
-    courier = Copy.objects.create(story_id=story.pk, url="https://courier.example/harbor-budget", first_seen=now, last_seen=now)
+    gazette = Copy.objects.create(story_id=story.pk, url="https://gazette.example/2026/harbor", first_seen=now,
+                                  last_seen=now)
+    courier = Copy.objects.create(story_id=story.pk, url="https://courier.example/harbor-budget", first_seen=now,
+                                  last_seen=now)
     suspected = ManualCopy.objects.create(story=story, url="https://scraper.example/copy-of-harbor")
     checked(copy=gazette, status=Verification.COMPLIANT, hours_ago=30, similarity=1.0)
     latest = checked(copy=gazette, status=Verification.ISSUES, similarity=0.93)
-    checked(copy=courier, status=Verification.REMOVED, http_status=410, error="the page answers 410", checks={}, failing=[])
+    checked(copy=courier, status=Verification.REMOVED, http_status=410, error="the page answers 410", checks={},
+            failing=[])
     return {"gazette": gazette, "courier": courier, "suspected": suspected, "latest": latest}
 
 
@@ -68,9 +71,11 @@ def test_a_storys_page_lists_each_copy_with_its_latest_check(client, editor, sto
     text = text_of(response)
     assert "Copies of “Council passes the harbor budget”" in text
     assert ("https://gazette.example/2026/harbor seen through the pixel gazette.example Issues No pixel 93%") in text
-    assert "https://courier.example/harbor-budget seen through the pixel courier.example Removed the page answers 410" in text
+    assert ("https://courier.example/harbor-budget seen through the pixel courier.example Removed the page answers 410"
+            in text)
     assert "https://scraper.example/copy-of-harbor added by an editor scraper.example Not checked yet" in text
-    assert text.index("gazette.example/2026") < text.index("courier.example/harbor") < text.index("scraper.example/copy")
+    assert (text.index("gazette.example/2026") < text.index("courier.example/harbor")
+            < text.index("scraper.example/copy"))
 
 
 def test_a_republishers_page_lists_its_copies_of_every_story(client, editor, story, known):
@@ -116,7 +121,8 @@ def test_check_now_verifies_the_storys_copies(client, editor, partner, story, ha
 
 def test_editors_add_urls_to_verify_in_the_admin(client, editor, story):
     add = reverse(ManualCopy.snippet_viewset.get_url_name("add"))
-    response = client.post(add, {"story": story.pk, "url": "https://scraper.example/harbor", "note": "Seen on social media"})
+    response = client.post(add, {"story": story.pk, "url": "https://scraper.example/harbor",
+                                 "note": "Seen on social media"})
     assert response.status_code == 302
     manual = ManualCopy.objects.get()
     assert (manual.story, manual.url, manual.note) == (story, "https://scraper.example/harbor", "Seen on social media")
@@ -147,8 +153,10 @@ def test_hostile_urls_and_evidence_are_printed_as_text(client, editor, story):
     now = timezone.now()
     copy = Copy.objects.create(story_id=story.pk, url='https://evil.example/"><script>alert(1)</script>',
                                first_seen=now, last_seen=now)
-    check = checked(copy=copy, checks={"pixel": {"ok": False, "summary": "<img src=x onerror=alert(2)>", "evidence": {}}})
-    for url in (reverse("verify_copies:story", args=[story.pk]), reverse("verify_copies:verification", args=[check.pk])):
+    check = checked(copy=copy,
+                    checks={"pixel": {"ok": False, "summary": "<img src=x onerror=alert(2)>", "evidence": {}}})
+    for url in (reverse("verify_copies:story", args=[story.pk]),
+                reverse("verify_copies:verification", args=[check.pk])):
         html = client.get(url).content.decode()
         assert "<script>alert(1)" not in html and "<img src=x onerror" not in html
         assert "&lt;script&gt;alert(1)" in html

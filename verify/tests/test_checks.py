@@ -144,8 +144,8 @@ def test_a_pixel_moved_off_screen_or_sized_to_zero_is_hidden(original, handout):
 def test_a_pixel_pointing_elsewhere_or_of_our_own_pages_fails(original, handout, story):
     elsewhere = handout.html.replace("http://testserver/pixel/", "https://proxy.example/pixel/")
     own = handout.html.replace("/html/", "/site/")
-    assert checked(original, partner_page(handout, article=elsewhere)).checks["pixel"].evidence["pixels"][0]["problems"] == [
-        "it points to proxy.example, not to us"]
+    pixel = checked(original, partner_page(handout, article=elsewhere)).checks["pixel"]
+    assert pixel.evidence["pixels"][0]["problems"] == ["it points to proxy.example, not to us"]
     problems = checked(original, partner_page(handout, article=own)).checks["pixel"].evidence["pixels"][0]["problems"]
     assert problems == ["it is our own pages' pixel: this copy's readers would count as readers of our site"]
 
@@ -172,5 +172,6 @@ def test_pages_are_decoded_from_their_declared_or_sniffed_charset():
 def test_any_markup_is_read_without_failing():
     deep = "<div>" * 200 + "<p>deep</p>" + "</div>" * 200
     assert [block.text for block in extract_blocks(parse_html(deep))] == ["deep"]
-    for html in ("<div>" * 50000, "", "<?xml version='1.0' encoding='utf-8'?><html><body><p>x</p></body></html>", "\x00\x01", "<p"):
+    for html in ("<div>" * 50000, "", "<?xml version='1.0' encoding='utf-8'?><html><body><p>x</p></body></html>",
+                 "\x00\x01", "<p"):
         assert isinstance(CopyPage(html, URL).blocks, list)

@@ -36,7 +36,8 @@ def copy_of(story, url, **dates):
 def copies(partner, story, handout):
     """Two pages of one partner: one faithful, one that lost its pixel; plus what must never be fetched."""
     good = copy_of(story, partner.html("/good/", partner_page(handout)))
-    bad = copy_of(story, partner.html("/bad/", partner_page(handout, article=handout.html.replace(handout.pixel_url, ""))))
+    without_pixel = handout.html.replace(handout.pixel_url, "")
+    bad = copy_of(story, partner.html("/bad/", partner_page(handout, article=without_pixel)))
     copy_of(story, Copy.OUR_SITE)
     copy_of(story, partner.url("").rstrip("/"))  # only the partner's origin was known
     return good, bad
@@ -119,7 +120,8 @@ def test_due_copies_are_those_never_checked_or_checked_too_long_ago(copies, stor
     Verification.objects.create(copy=bad, story_id=story.pk, url=bad.url, host="127.0.0.1", status="issues",
                                 checked_at=timezone.now() - timedelta(hours=30))
     assert [t.key for t in due_targets()] == [f"copy:{bad.pk}"]
-    assert [t.key for t in due_targets(now=timezone.now() + timedelta(hours=23))] == [f"copy:{bad.pk}", f"copy:{good.pk}"]
+    tomorrow = timezone.now() + timedelta(hours=23)
+    assert [t.key for t in due_targets(now=tomorrow)] == [f"copy:{bad.pk}", f"copy:{good.pk}"]
 
 
 def test_the_scheduled_run_checks_due_copies_as_background_tasks_within_its_limit(copies, partner):
@@ -180,7 +182,8 @@ def test_old_checks_keep_their_verdict_but_lose_their_evidence(story, settings):
 def test_a_copys_latest_check_keeps_its_evidence_however_old(story):
     copy = copy_of(story, "https://partner.example/harbor")
     latest = Verification.objects.create(copy=copy, story_id=story.pk, url=copy.url, host="partner.example",
-                                         status="compliant", checks={"text": {"ok": True, "evidence": {"similarity": 1}}},
+                                         status="compliant",
+                                         checks={"text": {"ok": True, "evidence": {"similarity": 1}}},
                                          checked_at=timezone.now() - timedelta(days=400))
     assert forget_old_evidence() == 0
     latest.refresh_from_db()

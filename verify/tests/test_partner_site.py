@@ -133,7 +133,9 @@ def test_an_edited_paragraph_fails_the_text_with_a_word_diff(partner, story, han
     assert result.failing == ["text"]
     text = evidence(result, "text")
     assert [entry["index"] for entry in text["changed"]] == [5]
-    assert text["changed"][0]["diff"] == "Mayor Lena Park said the vote was a [-turning point-] {+disaster+} for the waterfront."
+    assert text["changed"][0]["diff"] == (
+        "Mayor Lena Park said the vote was a [-turning point-] {+disaster+} for the waterfront."
+    )
     assert text["changed"][0]["changes"] == [{"removed": "turning point", "added": "disaster"}]
     assert text["missing"] == text["added"] == [] and text["truncated"] is None
     assert 0.95 < result.similarity < 1
@@ -149,11 +151,14 @@ def test_a_truncated_story_fails_the_text_and_says_where_it_was_cut(partner, sto
                                  "after": "Mayor Lena Park said the vote was a turning point for the waterfront."}
     assert [entry["index"] for entry in text["missing"]] == [6, 7, 8, 9]
     assert [entry["text"] for entry in text["added"]] == ["Read the rest at Byline Newsroom."]
-    assert result.checks["text"]["summary"].startswith("Text altered: truncated after paragraph 5 of 9; 4 paragraphs missing")
+    assert result.checks["text"]["summary"].startswith(
+        "Text altered: truncated after paragraph 5 of 9; 4 paragraphs missing"
+    )
 
 
 def test_a_copy_that_dropped_links_lists_the_missing_ones(partner, story, handout):
-    article = (handout.html.replace('<a href="https://example.org/budget.pdf">the budget document</a>', "the budget document")
+    article = (handout.html
+               .replace('<a href="https://example.org/budget.pdf">the budget document</a>', "the budget document")
                .replace('<a href="https://example.org/channel">shipping channel</a>', "shipping channel"))
     result = verify(story, partner.html("/unlinked/", partner_page(handout, article=article)))
     assert result.failing == ["links"]
@@ -180,7 +185,8 @@ def test_a_canonical_in_the_body_does_not_count(partner, story, handout):
 
 def test_a_canonical_after_body_content_in_the_head_lands_in_the_body(partner, story, handout):
     """Browsers and search engines end the head at the first element that belongs to the body."""
-    head = f'<meta name="robots" content="noindex"><div class="promo">Subscribe</div><link rel="canonical" href="{story.full_url}">'
+    head = ('<meta name="robots" content="noindex"><div class="promo">Subscribe</div>'
+            f'<link rel="canonical" href="{story.full_url}">')
     result = verify(story, partner.html("/late-canonical/", partner_page(handout, head=head)))
     assert "canonical" in result.failing
     assert evidence(result, "canonical")["body"] == [story.full_url]
@@ -204,7 +210,8 @@ def test_a_copy_without_noindex_fails_only_the_noindex(partner, story, handout):
 
 def test_noindex_may_come_as_an_x_robots_tag_header(partner, story, handout):
     head = f'<link rel="canonical" href="{story.full_url}">'
-    url = partner.html("/header-noindex/", partner_page(handout, head=head), **{"X-Robots-Tag": "googlebot: noindex, nofollow"})
+    url = partner.html("/header-noindex/", partner_page(handout, head=head),
+                       **{"X-Robots-Tag": "googlebot: noindex, nofollow"})
     result = verify(story, url)
     assert result.failing == []
     assert result.checks["noindex"]["summary"] == "Noindex in the X-Robots-Tag header"
@@ -236,7 +243,8 @@ def test_a_copied_image_fails_only_the_images_check(partner, story, handout):
 
 
 def test_the_partners_own_pictures_are_fine(partner, story, handout):
-    figure = ('<figure><img src="/wp-content/uploads/2026/05/ferry-dock.jpg" srcset="/wp-content/uploads/ferry-dock-300x200.jpg 300w" alt="">'
+    figure = ('<figure><img src="/wp-content/uploads/2026/05/ferry-dock.jpg" '
+              'srcset="/wp-content/uploads/ferry-dock-300x200.jpg 300w" alt="">'
               "<figcaption>The ferry dock. Photo: Partner Gazette</figcaption></figure>\n")
     result = verify(story, partner.html("/own-pictures/", partner_page(handout, article=figure + handout.html)))
     assert result.failing == []
@@ -244,7 +252,8 @@ def test_the_partners_own_pictures_are_fine(partner, story, handout):
 
 def test_a_changed_headline_fails_only_the_headline(partner, story, handout):
     article = handout.html.replace("<h1>Council passes the harbor budget</h1>", "<h1>Harbor budget sails through</h1>")
-    result = verify(story, partner.html("/headline/", partner_page(handout, article=article, title="Harbor budget sails through")))
+    page = partner_page(handout, article=article, title="Harbor budget sails through")
+    result = verify(story, partner.html("/headline/", page))
     assert result.failing == ["headline"]
     assert result.checks["headline"]["summary"] == "Headline changed: “Harbor budget sails through”"
     assert evidence(result, "headline")["expected"] == "Council passes the harbor budget"
@@ -264,7 +273,8 @@ def test_an_additional_reporting_note_fails_the_text_wherever_it_is(partner, sto
     if where == "before the credit":
         assert text["added"] == [{"after": 9, "text": "Additional reporting by Jo Tran of the Partner Gazette."}]
     else:
-        assert text["added"] == [] and text["after_credit"] == ["Additional reporting by Jo Tran of the Partner Gazette."]
+        assert text["added"] == []
+        assert text["after_credit"] == ["Additional reporting by Jo Tran of the Partner Gazette."]
     assert result.checks["text"]["summary"] == "Text altered: " + (
         "1 paragraph added; an “additional reporting” note added (similarity 96%)" if where == "before the credit"
         else "an “additional reporting” note added (similarity 100%)")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+
 def _shared_ninjs():
     """IPTC's ninjs examples and schemas, in the workplace's shared folder beside the repository (tests may
     read it; the product never does). Looked for beside this checkout and its parents, then at

@@ -3,7 +3,7 @@ terms that say whether partners may republish them, a body whose links work anyw
 as a picture association."""
 
 import json
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 import jsonschema
 import pytest
@@ -23,8 +23,8 @@ from .conftest import SCHEMAS
 pytestmark = pytest.mark.django_db
 
 SCHEMA = SCHEMAS / "ninjs-schema_2.2.json"
-PUBLISHED = datetime(2026, 11, 18, 14, 30, tzinfo=dt_timezone.utc)
-UPDATED = datetime(2026, 11, 19, 9, 15, tzinfo=dt_timezone.utc)
+PUBLISHED = datetime(2026, 11, 18, 14, 30, tzinfo=UTC)
+UPDATED = datetime(2026, 11, 19, 9, 15, tzinfo=UTC)
 
 
 def schema_errors(item):

@@ -34,7 +34,7 @@ from wagtail.models import Page, Revision
 
 from stories.factories import OriginFactory
 from stories.models import Author, Origin, StoryAuthor, StoryPage
-from verify.fetch import FetchError, Fetched
+from verify.fetch import Fetched, FetchError
 from wire.importer import CREATED, FAILED, SKIPPED, UNCHANGED, UPDATED, Options, Result, import_document
 from wire.models import AgencyToken, WireItem
 from wire.ninjs import NinjsError, parse_item, read_document
@@ -556,11 +556,17 @@ def assert_harmless_link(href):
 
 
 def hostile_item(uri="urn:byline-test:hostile", **extra):
-    body = HOSTILE_BODY + "".join(f'<p><a href="{href}">trick {n}</a></p>' for n, href in enumerate(UNICODE_TRICK_HREFS))
+    tricks = "".join(f'<p><a href="{href}">trick {n}</a></p>' for n, href in enumerate(UNICODE_TRICK_HREFS))
+    body = HOSTILE_BODY + tricks
     return {
         "uri": uri, "type": "text", "pubstatus": "usable",
-        "headlines": [{"role": "main", "value": "Council passes the &lt;script&gt;alert('headline')&lt;/script&gt; budget"}],
-        "descriptions": [{"role": "summary", "value": "<b onmouseover=\"alert('dek')\">Late</b> vote &lt;img src=x onerror=alert('dek2')&gt;"}],
+        "headlines": [
+            {"role": "main", "value": "Council passes the &lt;script&gt;alert('headline')&lt;/script&gt; budget"},
+        ],
+        "descriptions": [
+            {"role": "summary",
+             "value": "<b onmouseover=\"alert('dek')\">Late</b> vote &lt;img src=x onerror=alert('dek2')&gt;"},
+        ],
         "by": "<script>alert('byline')</script>Jane Roe",
         "located": "<img src=x onerror=alert('located')>Port Alder",
         "subjects": [{"name": "<script>alert('tag')</script>Budget"}],
@@ -785,7 +791,9 @@ class TestPushEndpoint:
         assert response.status_code == 400
         answer = response.json()
         assert "nothing was imported" in answer["error"]
-        assert answer["errors"] == [{"index": 2, "uri": "urn:byline-test:bad", "error": "a text item without a headline"}]
+        assert answer["errors"] == [
+            {"index": 2, "uri": "urn:byline-test:bad", "error": "a text item without a headline"},
+        ]
         assert rows() == before
 
     def test_a_good_item_is_201(self, client, agency):

@@ -35,7 +35,8 @@ def text_item(**fields):
         "bodies": [{
             "role": "main", "contenttype": "text/html",
             "value": '<p>PORT ALDER, Maine (HW) -- The ferry crews voted to return.</p>'
-                     '<p>The vote was <strong>212 to 40</strong>, <a href="https://example.org/vote">the union said</a>.</p>',
+                     '<p>The vote was <strong>212 to 40</strong>, '
+                     '<a href="https://example.org/vote">the union said</a>.</p>',
         }],
         "subjects": [{"name": "Labor"}, {"name": "Transport"}],
     }
@@ -58,7 +59,7 @@ class TestEveryExampleImports:
         items = document if isinstance(document, list) else [document]
         results = import_document(json.dumps(document).encode(), Options(), label=path.name)
         assert len(results) == len(items)
-        for raw, result in zip(items, results):
+        for raw, result in zip(items, results, strict=True):
             assert result.status in ("created", "updated", "skipped"), (result.uri, result.reason)
             kind = str(raw.get("type") or "").lower()
             if kind in ("audio", "video", "event", "planning") or raw.get("eventDetails"):
@@ -206,7 +207,9 @@ class TestMapping:
     def test_a_plain_text_body_becomes_paragraphs(self, news):
         item = text_item(bodies=[{"contenttype": "text/plain", "value": "First <b>line</b>.\n\nSecond line."}])
         story = latest(run(item))
-        assert [str(block.value) for block in story.body] == ["<p>First &lt;b&gt;line&lt;/b&gt;.</p>", "<p>Second line.</p>"]
+        assert [str(block.value) for block in story.body] == [
+            "<p>First &lt;b&gt;line&lt;/b&gt;.</p>", "<p>Second line.</p>",
+        ]
 
     def test_without_an_origin_the_token_or_an_unnamed_wire_origin_stands(self, news):
         item = text_item()
@@ -241,7 +244,9 @@ class TestPictures:
 
     def test_a_picture_already_imported_is_not_fetched_again(self, news, picture_server):
         association = {"name": "main", "type": "picture", "uri": "urn:example:pic:3", "by": "Lena Ortiz",
-                       "renditions": [{"name": "main", "href": f"{picture_server.url}/a.jpg", "contenttype": "image/jpeg"}]}
+                       "renditions": [
+                           {"name": "main", "href": f"{picture_server.url}/a.jpg", "contenttype": "image/jpeg"},
+                       ]}
         first = latest(run(text_item(associations=[association])))
         second = latest(run(text_item(uri="urn:example:wire:9", associations=[association])))
         assert first.lead_image_id == second.lead_image_id

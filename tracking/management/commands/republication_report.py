@@ -3,8 +3,7 @@
 
 import json
 import unicodedata
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -17,14 +16,14 @@ def printable(text):
 
 
 def utc_minute(moment):
-    return moment.astimezone(dt_timezone.utc).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 class Command(BaseCommand):
     help = (
         "Per story, each copy (our site, or a republisher's page: its URL or origin) with first and last seen, "
-        "views and readers, most read stories first. Reports what has been counted: the scheduler "
-        "(run_scheduler) counts new hits every minute through count_hits, so the last minute may be missing. "
+        "views and readers, most read stories first. Reports what has been counted: the job runner "
+        "(run_jobs) counts new hits every minute through count_hits, so the last minute may be missing. "
         "Times are UTC."
     )
 
@@ -43,7 +42,9 @@ class Command(BaseCommand):
             try:
                 since_moment = start_of(datetime.strptime(since, "%Y-%m-%d").date())
             except ValueError:
-                raise CommandError(f"--since must be a date written YYYY-MM-DD, e.g. 2026-11-01; got {since!r}.")
+                raise CommandError(
+                    f"--since must be a date written YYYY-MM-DD, e.g. 2026-11-01; got {since!r}."
+                ) from None
         stories = republication(story_id=story, since=since_moment)
         if stories is None:
             raise CommandError(f"No story with id {story}, and nothing was ever counted for it.")
@@ -55,8 +56,8 @@ class Command(BaseCommand):
     def write_json(self, stories):
         for entry in stories:
             for copy in entry["copies"]:
-                copy["first_seen"] = copy["first_seen"].astimezone(dt_timezone.utc).isoformat()
-                copy["last_seen"] = copy["last_seen"].astimezone(dt_timezone.utc).isoformat()
+                copy["first_seen"] = copy["first_seen"].astimezone(UTC).isoformat()
+                copy["last_seen"] = copy["last_seen"].astimezone(UTC).isoformat()
         self.stdout.write(json.dumps(stories, indent=2, ensure_ascii=False))
 
     def write_table(self, stories, since):
@@ -81,5 +82,6 @@ class Command(BaseCommand):
             views = sum(copy["views"] for copy in entry["copies"])
             readers = sum(copy["readers"] for copy in entry["copies"])
             copies = len(entry["copies"])
-            self.stdout.write(f"  {views:>7,}  {readers:>7,}  in all, on {copies} {'copy' if copies == 1 else 'copies'}")
+            on = f"{copies} {'copy' if copies == 1 else 'copies'}"
+            self.stdout.write(f"  {views:>7,}  {readers:>7,}  in all, on {on}")
 

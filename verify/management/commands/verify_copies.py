@@ -54,7 +54,8 @@ class Command(BaseCommand):
             for _, verification in results:
                 status = verification.status if verification else "skipped"
                 counts[status] = counts.get(status, 0) + 1
-            self.stdout.write("Verified " + ", ".join(f"{count} {status}" for status, count in sorted(counts.items())) + ".")
+            summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+            self.stdout.write(f"Verified {summary}.")
 
     def choose(self, story_id, url):
         if story_id is not None and not StoryPage.objects.filter(pk=story_id).exists():
@@ -70,7 +71,7 @@ class Command(BaseCommand):
         try:
             manual.full_clean()
         except ValidationError as error:
-            raise CommandError("; ".join(error.messages))
+            raise CommandError("; ".join(error.messages)) from None
         manual.save()
         return [manual_target(manual)]
 

@@ -40,7 +40,9 @@ class Command(BaseCommand):
                 results = [_failure(f"{label}: cannot be read ({error.strerror or error})")]
             else:
                 if len(data) > MAX_FILE_BYTES:
-                    results = [_failure(f"{label}: {len(data)} bytes, more than the {MAX_FILE_BYTES} read from one file")]
+                    results = [
+                        _failure(f"{label}: {len(data)} bytes, more than the {MAX_FILE_BYTES} read from one file")
+                    ]
                 else:
                     results = import_document(data, Options(publish=options["publish"], origin=origin, section=section,
                                                             source=label), label=label)
