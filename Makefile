@@ -10,6 +10,8 @@ export DJANGO_SETTINGS_MODULE ?= byline.settings.dev
 .PHONY: run serve install install-test migrate demo test test-sqlite test-postgres browsers lock scheduler bench clean
 
 $(VENV)/.installed: requirements.txt
+	@test -x $(PY) || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+		echo "Byline needs Python 3.11 or later; $(PYTHON) is $$($(PYTHON) --version 2>&1). Try: make $(MAKECMDGOALS) PYTHON=python3.11"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -39,9 +41,9 @@ serve: install
 	DJANGO_SETTINGS_MODULE=byline.settings.production $(PY) manage.py collectstatic --noinput -v0
 	DJANGO_SETTINGS_MODULE=byline.settings.production $(VENV)/bin/granian --interface wsgi --workers 1 --blocking-threads 16 --host 127.0.0.1 --port $(PORT) byline.wsgi:application
 
-## Publish scheduled pages and count pixel hits every minute.
+## The job runner: publishes scheduled pages, counts pixel hits, checks copies (`run_jobs --help` lists the jobs).
 scheduler: install
-	$(PY) manage.py run_scheduler
+	$(PY) manage.py run_jobs
 
 ## The whole suite on SQLite, then on PostgreSQL when one is configured or answers on 127.0.0.1:5432.
 test: install-test browsers test-sqlite test-postgres

@@ -4,7 +4,7 @@ Why a scheduled purge: story pages are whole pages in the page cache (`byline/ed
 BYLINE_STORY_CACHE_SECONDS (300 s), each worker keeps its own copy for BYLINE_EDGE_LOCAL_SECONDS (5 s) and
 browsers for `max-age=60`. Left alone, a page cached a second before a campaign starts would show the old appeal
 for 300 + 5 + 60 seconds, more than the five minutes allowed. Campaign boundaries are known in advance and rare
-(a few a month), so `purge_at_boundaries()` runs every minute (`manage.py switch_appeals`, from `run_scheduler`)
+(a few a month), so `purge_at_boundaries()` runs every minute (the `switch_appeals` job, from `run_jobs`)
 and calls `edge.purge_all()` once a start or end has passed. Worst case after a boundary: up to 60 s until the
 next run, plus SETTLE, plus 5 s in a worker, plus 60 s in a reader's browser: about two minutes.
 Pages stay whole and fast: no extra request per page view, nothing for readers without JavaScript to miss, and

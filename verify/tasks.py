@@ -1,9 +1,8 @@
 """Verification as background tasks (django-tasks, which Wagtail 8 ships).
 
-`verify_copy` checks one copy. The schedule (`verify_copies --due`, run by `run_scheduler`) and the admin's
-"Check now" enqueue it. With no TASKS setting, django-tasks' ImmediateBackend runs each task at once in the
-process that enqueued it (the scheduler, or the admin request); with a queue backend and a worker, the
-worker runs them and the scheduler only enqueues.
+`verify_copy` checks one copy. The schedule (`verify_due_copies`, a job on `run_jobs`' slow queue) and the
+admin's "Check now" enqueue it. On the "default" task backend (settings.TASKS), django-tasks' ImmediateBackend
+runs each task at once in the process that enqueued it (the job runner's slow thread, or the admin request).
 """
 
 from datetime import timedelta

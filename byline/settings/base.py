@@ -21,6 +21,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 INSTALLED_APPS = [
     "accounts",
     "images",
+    "jobs",
     "stories",
     "appeals",
     "republish",
@@ -42,6 +43,8 @@ INSTALLED_APPS = [
     "wagtail",
     "modelcluster",
     "taggit",
+    "django_tasks",
+    "django_tasks_db",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -263,3 +266,20 @@ WIRE_FETCH_TOTAL_TIMEOUT = float(os.environ.get("BYLINE_WIRE_FETCH_TOTAL_TIMEOUT
 WIRE_IMAGE_MAX_BYTES = int(os.environ.get("BYLINE_WIRE_IMAGE_MAX_BYTES", str(15 * 1024 * 1024)))
 WIRE_PUSH_MAX_BYTES = int(os.environ.get("BYLINE_WIRE_PUSH_MAX_BYTES", str(5 * 1024 * 1024)))
 
+# Tasks (django-tasks). "default" runs a task at once in the process that asks for it: Wagtail's own tasks
+# (reference index, focal points, file deletion) and the admin's "Check now" on a copy. "jobs" is the queue in
+# the database that `manage.py run_jobs` works (jobs/): the periodic jobs, quick and slow.
+TASKS = {
+    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+    "jobs": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["quick", "slow"]},
+}
+# Seconds between runs of a job instead of the period it registered, e.g. BYLINE_JOBS_EVERY="count_hits=15".
+JOBS_EVERY = {name.strip(): int(seconds) for name, _, seconds in
+              (item.partition("=") for item in env_list("BYLINE_JOBS_EVERY"))}
+# A failing run is tried this many times in all, JOBS_RETRY_DELAY seconds apart, doubling each time.
+JOBS_ATTEMPTS = int(os.environ.get("BYLINE_JOBS_ATTEMPTS", "3"))
+JOBS_RETRY_DELAY = float(os.environ.get("BYLINE_JOBS_RETRY_DELAY", "30"))
+# A runner not heard from for this many seconds is taken for dead: the jobs it was running run again elsewhere.
+JOBS_RUNNER_TIMEOUT = float(os.environ.get("BYLINE_JOBS_RUNNER_TIMEOUT", "60"))
+# Days finished runs (and their tracebacks) stay in the admin.
+JOBS_KEEP_DAYS = float(os.environ.get("BYLINE_JOBS_KEEP_DAYS", "14"))

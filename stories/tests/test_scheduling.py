@@ -1,4 +1,5 @@
-"""Scheduled publishing: a story an editor schedules goes live when `run_scheduler` next runs after its time."""
+"""Scheduled publishing: a story an editor schedules goes live when the job runner (`run_jobs`) next runs
+Wagtail's publish_scheduled after its time."""
 
 import io
 from datetime import timedelta
@@ -22,9 +23,9 @@ def schedule(story, go_live_at, title=None):
     return story.save_revision(approved_go_live_at=go_live_at)
 
 
-def run_scheduler():
+def run_jobs():
     out, err = io.StringIO(), io.StringIO()
-    call_command("run_scheduler", "--once", stdout=out, stderr=err)
+    call_command("run_jobs", "--once", stdout=out, stderr=err)
     assert err.getvalue() == ""
     return out.getvalue()
 
@@ -40,7 +41,7 @@ def test_story_scheduled_in_the_past_goes_live(client, draft):
     revision = schedule(draft, go_live_at)
     assert client.get("/news/embargoed-report/").status_code == 404
 
-    run_scheduler()
+    run_jobs()
 
     story = StoryPage.objects.get(pk=draft.pk)
     assert story.live
@@ -53,7 +54,7 @@ def test_story_scheduled_in_the_past_goes_live(client, draft):
 
 def test_publishing_clears_the_schedule(draft):
     revision = schedule(draft, timezone.now() - timedelta(minutes=5))
-    run_scheduler()
+    run_jobs()
     revision.refresh_from_db()
     assert revision.approved_go_live_at is None
     assert not Revision.objects.filter(approved_go_live_at__isnull=False).exists()
@@ -61,7 +62,7 @@ def test_publishing_clears_the_schedule(draft):
 
 def test_story_scheduled_in_the_future_stays_a_draft(client, draft):
     revision = schedule(draft, timezone.now() + timedelta(hours=2))
-    run_scheduler()
+    run_jobs()
     story = StoryPage.objects.get(pk=draft.pk)
     assert not story.live
     revision.refresh_from_db()
@@ -75,7 +76,7 @@ def test_scheduled_change_to_a_live_story_replaces_the_live_version(client, news
     schedule(story, timezone.now() - timedelta(minutes=1), title="Corrected headline")
     assert "First headline" in client.get("/news/changing-story/").content.decode()
 
-    run_scheduler()
+    run_jobs()
 
     assert StoryPage.objects.get(pk=story.pk).title == "Corrected headline"
     assert "Corrected headline" in client.get("/news/changing-story/").content.decode()
@@ -84,5 +85,5 @@ def test_scheduled_change_to_a_live_story_replaces_the_live_version(client, news
 def test_scheduled_story_appears_in_the_feed_once_live(client, draft):
     schedule(draft, timezone.now() - timedelta(minutes=5))
     assert b"Embargoed report" not in client.get("/feeds/rss/").content
-    run_scheduler()
+    run_jobs()
     assert b"Embargoed report" in client.get("/feeds/rss/").content

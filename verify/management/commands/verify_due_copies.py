@@ -1,8 +1,8 @@
 """The verification schedule: `python manage.py verify_due_copies [--limit N] [--budget SECONDS]`.
 
-`run_scheduler` calls it every minute. It enqueues a background check (`verify.tasks.verify_copy`) of each
-copy never checked or last checked more than VERIFY_INTERVAL_HOURS (24) ago, longest waiting first, at most
-`--limit` copies and for at most `--budget` seconds per run, so the scheduler's other jobs keep their pace.
+`run_jobs` runs it every 10 minutes on its slow queue (verify/apps.py). It enqueues a background check
+(`verify.tasks.verify_copy`) of each copy never checked or last checked more than VERIFY_INTERVAL_HOURS (24) ago,
+longest waiting first, at most `--limit` copies and for at most `--budget` seconds per run.
 It also drops the evidence of checks older than VERIFY_EVIDENCE_DAYS (90) that are no copy's latest (their
 status, failing checks, summaries and similarity stay).
 """
