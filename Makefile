@@ -46,7 +46,7 @@ scheduler: install
 	$(PY) manage.py run_jobs
 
 ## The whole suite on SQLite, then on PostgreSQL when one is configured or answers on 127.0.0.1:5432.
-test: install-test browsers test-sqlite test-postgres
+test: install-test browsers nginx test-sqlite test-postgres
 
 test-sqlite:
 	mkdir -p var/test-results
@@ -67,6 +67,11 @@ test-postgres:
 ## Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 browsers:
 	@scripts/ensure-chromium
+
+## Debian's nginx (and openssl) for the deployment tests, which boot deploy/nginx/byline.conf.
+.PHONY: nginx
+nginx:
+	@scripts/ensure-nginx
 
 ## Re-pin dependencies from requirements*.in into requirements*.txt.
 lock:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("sitemap.xml", sitemap, name="sitemap"),
     path("sitemap-news.xml", news_sitemap, name="news-sitemap"),
     path("robots.txt", robots_txt, name="robots-txt"),
+    path("healthz", include("byline.health")),
     path("", include("republish.urls")),
     path("", include("appeals.urls")),
     path("", include("wire.urls")),

@@ -122,7 +122,10 @@ AUTH_PASSWORD_VALIDATORS = [
 def cache_from_env():
     url = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")
     if url and url.startswith(("redis://", "rediss://")):
-        return {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": url, "KEY_PREFIX": "byline"}
+        # A Redis host that stops answering (rather than refusing) would hold each page and /healthz for the
+        # system's TCP timeout: two seconds, then the page cache passes the request on to Django.
+        return {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": url, "KEY_PREFIX": "byline",
+                "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2}}
     # The file cache is shared by every process on the machine, so a purge from the admin reaches
     # the web workers without any extra service.
     return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}
