@@ -10,6 +10,10 @@ What it does, all on loopback and in a throwaway directory:
    pixel path (republish.pixel.pixel_path);
 2. starts, each in its own process group:
    - nginx (1 worker, access_log off) serving a 43-byte GIF with the pixel's no-store headers;
+   - the production shape: nginx in front of the RSGI pixel server (SQLite), /pixel/ proxied as
+     deploy/nginx/byline.conf does (upstream keepalive, HTTP/1.1, X-Forwarded-For, access_log off; plain
+     HTTP), BYLINE_TRUSTED_PROXIES=127.0.0.1, with --proxy variants and each --nginx-workers count, each
+     compared with nginx of the same worker count serving the GIF from disk;
    - granian, 1 worker: a bare WSGI app and a bare RSGI app returning tracking.endpoint.GIF (the server's own
      cost);
    - granian RSGI, 1 worker: byline.wsgi with the hit neither journaled nor stored
