@@ -68,7 +68,7 @@ test-postgres:
 browsers:
 	@scripts/ensure-chromium
 
-## Debian's nginx (and openssl) for the deployment tests, which boot deploy/nginx/byline.conf.
+## Debian's nginx, openssl and faketime for the deployment tests (deploy/nginx/byline.conf) and the counting test.
 .PHONY: nginx
 nginx:
 	@scripts/ensure-nginx
