@@ -4,6 +4,7 @@ Everything else in the code base calls these functions instead of cleaning HTML 
 hole closed here is closed everywhere.
 """
 
+import html as html_module
 import re
 from urllib.parse import urljoin, urlsplit
 
@@ -52,14 +53,31 @@ def clean_html(html, *, tags=STORY_TAGS, attributes=STORY_ATTRIBUTES, link_rel=N
     )
 
 
+MAX_TEXT_PASSES = 20
+
+
+def _strip_markup(html):
+    """The text of `html` as nh3 serializes it: no elements, and `&`, `<`, `>` written as entities."""
+    return nh3.clean(html, tags=set(), clean_content_tags=DROP_WITH_CONTENT)
+
+
 def clean_text(text):
-    """Plain text from anything: markup removed, entities decoded back to characters."""
+    """Plain text from anything: markup removed, entities decoded back to characters, and no markup left
+    that decoding made (`&lt;img onerror=…&gt;` is markup spelled in entities: it goes like the rest).
+    What it returns is text: where it enters HTML it is escaped, once, like any other text."""
     if not text:
         return ""
-    import html as html_module
-
-    stripped = nh3.clean(str(text), tags=set(), clean_content_tags=DROP_WITH_CONTENT)
-    return html_module.unescape(stripped).strip()
+    text = html_module.unescape(_strip_markup(str(text)))
+    # Entities were decoded once above. Each further pass escapes `&` first, so that it decodes nothing more
+    # ("&amp;lt;" in the source stays the text "&lt;") and only removes tags that decoding revealed, or that
+    # stood as text inside <xmp>, <textarea> or <title> (whose content HTML reads as text, not markup).
+    for _ in range(MAX_TEXT_PASSES):
+        again = html_module.unescape(_strip_markup(text.replace("&", "&amp;")))
+        if again == text:
+            return text.strip()
+        text = again
+    # Markup nested deeper than any real text is: what is left cannot be trusted to read as text.
+    return text.replace("<", "").strip()
 
 
 # Embeds from oEmbed providers: a frame from an https address and nothing that runs in our page.

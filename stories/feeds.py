@@ -1,8 +1,15 @@
-"""RSS and Atom feeds of the latest stories, for the whole site and for each section."""
+"""RSS and Atom feeds of the latest stories, for the whole site and for each section.
+
+Every field here is plain text, and each reaches the reader through two parsers: the feed's XML (Django's
+writer escapes for it) and, where the format makes the reader render the field as HTML, an HTML parser. Text
+is escaped for HTML here exactly where that second parser applies, and nowhere else, so that a headline or
+dek that looks like markup is shown as the characters an editor typed (stories/tests/test_feeds_inert.py).
+"""
 
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 from wagtail.models import Site
 
 from .lists import published_stories
@@ -12,6 +19,12 @@ FEED_LENGTH = 30
 
 
 class LatestStoriesFeed(Feed):
+    """RSS 2.0. Readers render an item's description as HTML, and RSS leaves a title's type unsaid (many
+    readers render it as HTML too), so both are HTML here; author names and categories are text."""
+
+    def as_html(self, text):
+        return escape(text)
+
     def get_object(self, request, section_slug=None):
         self.site = Site.find_for_request(request)
         self.newsroom = NewsroomSettings.for_site(self.site)
@@ -19,14 +32,17 @@ class LatestStoriesFeed(Feed):
             return None
         return get_object_or_404(SectionPage.objects.live().public(), slug=section_slug)
 
-    def title(self, section):
+    def title_text(self, section):
         return f"{self.newsroom.outlet_name}: {section.title}" if section else self.newsroom.outlet_name
+
+    def title(self, section):
+        return self.as_html(self.title_text(section))
 
     def link(self, section):
         return section.url if section else "/"
 
     def description(self, section):
-        return (section.description if section else self.newsroom.tagline) or self.title(section)
+        return self.as_html((section.description if section else self.newsroom.tagline) or self.title_text(section))
 
     def items(self, section):
         stories = published_stories().prefetch_related("story_authors__author")
@@ -35,10 +51,11 @@ class LatestStoriesFeed(Feed):
         return stories[:FEED_LENGTH]
 
     def item_title(self, story):
-        return story.title
+        return self.as_html(story.title)
 
     def item_description(self, story):
-        return story.dek or story.search_description
+        # Always HTML: RSS's description and Atom's <summary type="html"> alike.
+        return escape(story.dek or story.search_description)
 
     def item_link(self, story):
         return story.full_url
@@ -57,5 +74,13 @@ class LatestStoriesFeed(Feed):
 
 
 class LatestStoriesAtomFeed(LatestStoriesFeed):
+    """Atom 1.0: titles and the subtitle are written without a type, which Atom defines as text, so they stay
+    text; only the summary is written as type="html"."""
+
     feed_type = Atom1Feed
-    subtitle = LatestStoriesFeed.description
+
+    def as_html(self, text):
+        return text
+
+    def subtitle(self, section):
+        return self.description(section)

@@ -152,6 +152,71 @@ def _lower_keys(value, depth=0):
     return value
 
 
+# ninjs 3.x properties the parser does not read, on purpose: paths within an item as the 3.x schemas spell
+# them ("*" for each entry of an array), each covering everything beneath it. An association is an item, so
+# the same paths apply inside one. Every other 3.0/3.1 property is read (wire/tests/test_ninjs3.py walks the
+# schemas): a property a new schema version adds fails that test until it is read or listed here.
+DELIBERATELY_IGNORED = {
+    # Identity and the document's bookkeeping: we identify an item by its uri and version only.
+    "altIds": "other systems' identifiers: the uri is the item's identity",
+    "profile": "the agency's own template name",
+    "representationType": "full or partial: a partial item is imported as what it holds",
+    "standard/name": "always ninjs; the version is what detect_version reads",
+    "standard/schema": "the version names the schema we check against, kept in wire/schemas/",
+    "associations/*/rel": "a picture is a picture whatever it illustrates; name and type say what we need",
+    # Rights and notes for the desk, not for readers: editors see the agency's item before publishing.
+    "copyrightNotice": "the credit line comes from copyrightHolder, by and infoSources",
+    "usageTerms": "wire copy is never offered for republishing (its origin may not be republished)",
+    "rightsInfo": "as usageTerms",
+    "edNote": "an editor's note to the desk, never printed",
+    "expires": "a story we published stays published; taking it down is an editor's decision",
+    "urgency": "the desk's priority, not the reader's",
+    "slugline": "the agency's internal name for the story",
+    "title": "the agency's internal title; the headline is headlines",
+    "trustIndicators": "not shown by Byline",
+    "digitalSourceType": "not shown by Byline (how a picture was made)",
+    "language": "Byline publishes one language per site",
+    "genres": "Byline has no genres; subjects become tags",
+    # Metadata a wire story does not need: tags come from subjects only.
+    "objects": "concepts other than subjects",
+    "organisations": "named organisations (3.x renamed symbols/ticker to symbol): not tags",
+    "places": "named places: the dateline comes from located",
+    "events": "related events: not tags",
+    "infoSources/*/uri": "the source's name is what the credit needs",
+    "infoSources/*/contactInfo": "addresses and phone numbers are for the desk, never printed",
+    "people/*/contactInfo": "addresses and phone numbers are for the desk, never printed",
+    "subjects/*/confidence": "a subject the agency sends becomes a tag, however sure its tagger was",
+    "subjects/*/relevance": "as subjects/*/confidence",
+    "subjects/*/creator": "as subjects/*/confidence",
+    "infoSources/*/literal": "as infoSources/*/uri",
+    "people/*/uri": "an author is found by name",
+    "people/*/literal": "as people/*/uri",
+    "subjects/*/uri": "a tag is a name",
+    "subjects/*/rel": "every subject becomes a tag, whatever its relation",
+    "subjects/*/literal": "as subjects/*/uri",
+    # Event and planning items are skipped whole (SKIPPED_TYPES); only their presence is read.
+    "eventDetails": "event items are not imported",
+    "plannedCoverage": "planning items are not imported",
+    # Text properties that describe rather than hold the words: every value goes through clean_text or the
+    # sanitizer, so whether it is marked as HTML or text changes nothing about what is kept.
+    "headlines/*/contentType": "headlines are read as text whatever their type",
+    "descriptions/*/contentType": "descriptions are read as text whatever their type",
+    "bodies/*/charCount": "counted again from what we keep",
+    "bodies/*/wordCount": "counted again from what we keep",
+    # Renditions: we pick a picture by type and size; what describes video, audio or cropping is not used.
+    "renditions/*/title": "a rendition's title is not shown",
+    "renditions/*/duration": "audio and video are not imported",
+    "renditions/*/format": "the content type says what we need",
+    "renditions/*/bitrate": "audio and video are not imported",
+    "renditions/*/frameRate": "audio and video are not imported",
+    "renditions/*/videoCodec": "audio and video are not imported",
+    "renditions/*/scanType": "audio and video are not imported",
+    "renditions/*/transportProtocol": "pictures are fetched over HTTP(S) only",
+    "renditions/*/aspectRatio": "width and height say it",
+    "renditions/*/poi": "Byline's editors set a focal point themselves",
+}
+
+
 @dataclass
 class Picture:
     uri: str
@@ -334,7 +399,8 @@ def _read_common(item, data):
     item.version = str(version)[:40] if isinstance(version, (str, int, float)) and not isinstance(version, bool) else ""
     item.version_created = _date(data.get("versioncreated"))
     item.first_created = _date(data.get("firstcreated")) or _date(data.get("contentcreated"))
-    item.embargoed = _date(data.get("embargoed"))
+    # 3.x renamed embargoed to embargoedUntil: an embargo read under the old name only is an embargo broken.
+    item.embargoed = _date(data.get("embargoeduntil")) or _date(data.get("embargoed"))
     status = data.get("pubstatus")
     item.pubstatus = status.lower() if isinstance(status, str) and status else "usable"
     item.headline = _headline(data)

@@ -87,22 +87,32 @@ def fetch_picture(picture, get=None):
 
 
 def check_image(data):
-    """The file extension for `data` if Pillow reads it as a picture of a sane size, else PictureError."""
+    """The file extension for `data` if Pillow reads it, every pixel of it, as a picture of a sane size,
+    else PictureError."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
             with PILImage.open(io.BytesIO(data)) as image:
                 width, height = image.size
-                image.verify()
                 kind = image.format
+                if kind not in PIL_FORMATS:
+                    raise PictureError(f"a {kind} picture, not JPEG, PNG, GIF or WebP")
+                # Refused on its header alone: decoding is what a bomb's declared size would cost.
+                if width * height > MAX_PIXELS:
+                    raise PictureError(f"{width}x{height} pixels is more than we keep")
+                image.verify()
+            # verify() reads a PNG's checksums but not a JPEG's data: a truncated or corrupt file passes it
+            # and fails later, when the first rendition is made. Decoding every pixel now finds it here.
+            with PILImage.open(io.BytesIO(data)) as image:
+                image.load()
+    except PictureError:
+        raise
     except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
         raise PictureError("the picture is too large to decode") from None
+    except PILImage.UnidentifiedImageError:
+        raise PictureError("not a picture: no image format we know") from None
     except Exception as error:  # Pillow raises many kinds for a broken file; all mean the same here
-        raise PictureError(f"not a readable picture ({type(error).__name__})") from None
-    if kind not in PIL_FORMATS:
-        raise PictureError(f"a {kind} picture, not JPEG, PNG, GIF or WebP")
-    if width * height > MAX_PIXELS:
-        raise PictureError(f"{width}x{height} pixels is more than we keep")
+        raise PictureError(f"not a readable picture ({type(error).__name__}: {error})"[:300]) from None
     return PIL_FORMATS[kind]
 
 

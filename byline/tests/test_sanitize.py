@@ -1,6 +1,7 @@
 """The one sanitizer policy: whatever HTML comes in, nothing that can run leaves, and a story's structure stays."""
 
 import re
+from html import escape
 from urllib.parse import urlsplit
 
 import html5lib
@@ -328,11 +329,25 @@ def test_plain_text_keeps_the_words_and_nothing_else(html, text):
 
 
 def test_plain_text_is_text_for_templates_to_escape_never_html():
-    """clean_text decodes entities, so what it returns must (and will) be escaped wherever it is shown."""
-    text = clean_text("<textarea>&lt;script&gt;alert(1)&lt;/script&gt;</textarea>")
-    assert text == "<script>alert(1)</script>"
+    """clean_text decodes entities, so what it returns is escaped wherever it is shown, like any text."""
+    text = clean_text("Tom &amp; Jerry &lt;3 cartoons")
     rendered = Template("<p>{{ text }}</p>").render(Context({"text": text}))
-    assert rendered == "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>"
+    assert rendered == "<p>Tom &amp; Jerry &lt;3 cartoons</p>"
+
+
+@pytest.mark.parametrize("vector", XSS_VECTORS.values(), ids=XSS_VECTORS.keys())
+def test_plain_text_never_decodes_markup_spelled_in_entities(vector):
+    """Markup written as entities ("&lt;img onerror=…&gt;") is markup once decoded: it is removed like
+    markup, so even a place that forgot to escape the text would build no element from it."""
+    for spelled in (escape(vector), f"<p>{escape(vector)}</p>", f"<textarea>{escape(vector)}</textarea>"):
+        text = clean_text(spelled)
+        assert list(elements(text)) == [], (spelled, text)
+        assert_nothing_executable(text, text_may_mention_schemes=True)
+
+
+def test_plain_text_decodes_entities_once_only():
+    assert clean_text("&amp;lt;b&amp;gt; is a tag") == "&lt;b&gt; is a tag"
+    assert clean_text("&lt;b&gt;bold&lt;/b&gt; and a &lt; b") == "bold and a < b"
 
 
 # Random markup built from the pieces attacks are made of, mixed with arbitrary text.
@@ -366,6 +381,13 @@ def test_random_markup_never_yields_a_script_or_handler_in_story_html(markup):
 @given(random_markup)
 def test_random_markup_never_yields_a_script_or_handler_in_embeds(markup):
     assert_nothing_executable(clean_embed(markup), allowed={"iframe"}, text_may_mention_schemes=True)
+
+
+@PROPERTY_SETTINGS
+@given(random_markup)
+def test_random_markup_and_its_entity_spelling_never_yield_elements_in_plain_text(markup):
+    for source in (markup, escape(markup)):
+        assert list(elements(clean_text(source))) == [], source
 
 
 @PROPERTY_SETTINGS
