@@ -1,6 +1,7 @@
 """The Wire desk page in the Wagtail admin: what came in lately, and the agencies' push tokens.
 
 A token's secret is shown once, in the answer to the form that created it, and never stored: only its hash.
+`manage.py wire_token` does the same from the command line, for operators' scripts.
 """
 
 from django import forms
@@ -23,8 +24,10 @@ def may_manage_tokens(user):
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=120, help_text="Who will hold it, e.g. “JTA wire feed”.")
     origin = forms.ModelChoiceField(
+        label="Agency",
         queryset=Origin.objects.exclude(kind=Origin.OWN),
-        help_text="Stories pushed with this token come from this origin unless an item names another.",
+        help_text="The agency this token speaks for: items pushed with it are this agency's and come from it, "
+                  "whatever they name. It can update and withdraw this agency's items only.",
     )
 
 
@@ -37,7 +40,7 @@ class WireDeskView(WagtailAdminTemplateMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         manage = may_manage_tokens(self.request.user)
         context.update(
-            items=WireItem.objects.select_related("story", "image", "origin")[:50],
+            items=WireItem.objects.select_related("story", "image", "agency")[:50],
             tokens=AgencyToken.objects.select_related("origin", "created_by") if manage else [],
             may_manage=manage,
             form=form or TokenForm(),

@@ -1,7 +1,8 @@
 """Turning ninjs items into stories and images: one item, one transaction, one `Result`.
 
 `import_document` reads a document and imports every item in it; `import_item` does one parsed item. The
-rules (identity by uri, versions, publishing, origins, authors, bodies, pictures) are in docs/ninjs.md.
+rules (identity by agency and uri, versions, publishing, origins, authors, bodies, pictures) are in
+docs/ninjs.md.
 """
 
 import hashlib
@@ -44,6 +45,7 @@ class Result:
     url: str = ""
     reason: str = ""
     kind: str = ""
+    agency: str = ""  # whose item it was taken to be: a name, for the command's output and the push answer
 
     def as_json(self):
         data = asdict(self)
@@ -54,7 +56,10 @@ class Result:
 @dataclass
 class Options:
     publish: bool = False  # publish text items at once (import_ninjs --publish)
-    origin: Origin | None = None  # the origin when an item names none (an agency's token)
+    # Whose items these are (a push token's agency, import_ninjs --agency): their identity and their stories'
+    # origin, whatever the items name. Without it each item is the agency it names (files, run by staff).
+    agency: Origin | None = None
+    origin: Origin | None = None  # without an agency: the agency of items that name none (import_ninjs --origin)
     section: SectionPage | None = None
     source: str = ""
     fetch: object = None  # replaces the HTTP fetch of pictures (tests)
@@ -87,7 +92,7 @@ def import_item(item, options):
     if item.skip_reason:
         return Result(uri=item.uri, status=SKIPPED, reason=item.skip_reason, kind=item.type)
     digest = content_hash(item.raw)
-    known = WireItem.objects.filter(uri=item.uri).first()
+    known = known_item(agency_of(item, options), item.uri)
     decision = _compare(item, digest, known)
     if decision:
         return decision
@@ -104,10 +109,26 @@ def import_item(item, options):
         return Result(uri=item.uri, status=FAILED, reason=str(error))
     except IntegrityError:
         # Another process imported the same uri at the same moment: its version stands, ours is compared again.
-        known = WireItem.objects.filter(uri=item.uri).first()
+        known = known_item(agency_of(item, options), item.uri)
         return _compare(item, digest, known) or Result(
             uri=item.uri, status=FAILED, reason="imported by another process at the same moment; send it again"
         )
+
+
+def agency_of(item, options, create=False):
+    """Whose item this is: the push token's or --agency's, else the origin the item names (or --origin, or the
+    unnamed wire service). None when that agency does not exist yet and `create` is false: then nothing of it
+    is known either, and it is created with the item, in the item's transaction."""
+    if options.agency is not None:
+        return options.agency
+    return find_origin(item.origin_name, options.origin, create=create)
+
+
+def known_item(agency, uri, **filters):
+    """The item this agency already sent under this uri; another agency's item of the same uri is another item."""
+    if agency is None:
+        return None
+    return WireItem.objects.filter(agency=agency, uri=uri, **filters).select_related("agency", "image").first()
 
 
 def _compare(item, digest, known):
@@ -135,13 +156,15 @@ def _number(text):
 
 
 def _result(item, status, known, reason=""):
+    agency = known.agency.name if known else ""
     if known and known.story_id:
         story = known.story
-        return Result(uri=item.uri, status=status, id=story.pk, url=_story_url(story), reason=reason, kind="story")
+        return Result(uri=item.uri, status=status, id=story.pk, url=_story_url(story), reason=reason, kind="story",
+                      agency=agency)
     if known and known.image_id:
         return Result(uri=item.uri, status=status, id=known.image_id, url=_image_url(known.image_id), reason=reason,
-                      kind="image")
-    return Result(uri=item.uri, status=status, reason=reason)
+                      kind="image", agency=agency)
+    return Result(uri=item.uri, status=status, reason=reason, agency=agency)
 
 
 def _story_url(story):
@@ -159,9 +182,9 @@ def _admin_url(path):
     return getattr(settings, "WAGTAILADMIN_BASE_URL", "").rstrip("/") + path
 
 
-def _record(item, digest, known, *, kind, story=None, image=None, origin=None, source=""):
+def _record(item, digest, known, *, kind, agency, story=None, image=None, source=""):
     now = timezone.now()
-    record = known or WireItem(uri=item.uri, kind=kind, first_imported_at=now)
+    record = known or WireItem(agency=agency, uri=item.uri, kind=kind, first_imported_at=now)
     record.version = item.version
     record.version_created = item.version_created
     record.pubstatus = item.pubstatus
@@ -172,8 +195,6 @@ def _record(item, digest, known, *, kind, story=None, image=None, origin=None, s
         record.story = story
     if image is not None:
         record.image = image
-    if origin is not None:
-        record.origin = origin
     record.save()
     return record
 
@@ -183,8 +204,9 @@ def _record(item, digest, known, *, kind, story=None, image=None, origin=None, s
 def _fetch_pictures(item, options):
     """Fetched (picture, bytes, extension, url) or a known image for each picture; notes say what failed."""
     found, notes = [], list(item.ignored)
+    agency = agency_of(item, options)
     for picture in item.pictures:
-        known = WireItem.objects.filter(uri=picture.uri, image__isnull=False).select_related("image").first()
+        known = known_item(agency, picture.uri, image__isnull=False)
         if known:
             found.append((picture, known.image, None))
             continue
@@ -200,13 +222,13 @@ def _fetch_pictures(item, options):
     return found, notes
 
 
-def _keep_pictures(fetched, options):
+def _keep_pictures(fetched, options, agency):
     images = []
     for picture, image, download in fetched:
         if image is None:
             image = pictures.save_image(picture, *download)
             WireItem.objects.update_or_create(
-                uri=picture.uri,
+                agency=agency, uri=picture.uri,
                 defaults={"kind": WireItem.PICTURE, "image": image, "content_hash": content_hash(picture.__dict__),
                           "source": options.source[:200], "last_imported_at": timezone.now()},
             )
@@ -216,7 +238,7 @@ def _keep_pictures(fetched, options):
 
 def _import_picture(item, digest, options):
     picture = item.pictures[0]
-    known = WireItem.objects.filter(uri=item.uri).select_related("image").first()
+    known = known_item(agency_of(item, options), item.uri)
     if known and known.image:
         # The same picture again with new words: the file stays, its caption and credit follow.
         with transaction.atomic():
@@ -225,7 +247,7 @@ def _import_picture(item, digest, options):
             image.credit, image.source = picture.credit[:255], picture.source[:255]
             image.default_caption = picture.caption
             image.save()
-            _record(item, digest, known, kind=WireItem.PICTURE, source=options.source)
+            _record(item, digest, known, kind=WireItem.PICTURE, agency=known.agency, source=options.source)
         return _result(item, UPDATED, known, "caption and credit updated")
     if not picture.renditions:
         return Result(uri=item.uri, status=FAILED, reason="a picture item without renditions", kind="image")
@@ -234,35 +256,39 @@ def _import_picture(item, digest, options):
     except pictures.PictureError as error:
         return Result(uri=item.uri, status=FAILED, reason=f"the picture could not be fetched: {error}", kind="image")
     with transaction.atomic():
+        agency = known.agency if known else agency_of(item, options, create=True)
         image = pictures.save_image(picture, data, extension, url)
-        _record(item, digest, known, kind=WireItem.PICTURE, image=image, source=options.source)
+        _record(item, digest, known, kind=WireItem.PICTURE, agency=agency, image=image, source=options.source)
     reason = "" if image.credit else "the agency gave no credit line: add one before the picture is used"
     return Result(uri=item.uri, status=UPDATED if known else CREATED, id=image.pk, url=_image_url(image.pk),
-                  reason=reason, kind="image")
+                  reason=reason, kind="image", agency=agency.name)
 
 
 # Stories ----------------------------------------------------------------------------------------------------
 
 def _withdraw(item, digest, known, options):
     if known is None or known.story is None:
-        return Result(uri=item.uri, status=SKIPPED, reason=f"pubstatus {item.pubstatus}: nothing of ours to withdraw")
+        agency = agency_of(item, options)
+        return Result(uri=item.uri, status=SKIPPED, reason=f"pubstatus {item.pubstatus}: nothing of ours to withdraw",
+                      agency=agency.name if agency else item.origin_name)
     story = known.story.specific
     with transaction.atomic():
         if story.live:
             story.unpublish(log_action=True)
-        _record(item, digest, known, kind=WireItem.TEXT, source=options.source)
+        _record(item, digest, known, kind=WireItem.TEXT, agency=known.agency, source=options.source)
     return _result(item, UPDATED, known, f"withdrawn by the agency (pubstatus {item.pubstatus}): unpublished")
 
 
-def find_origin(name, fallback=None):
+def find_origin(name, fallback=None, create=True):
     """The Origin named `name` (by name or short name), created as a wire service that may not be
-    republished when new. Without a name: `fallback`, or one shared origin for unnamed wire copy."""
+    republished when new (None instead when `create` is false). Without a name: `fallback`, or one shared
+    origin for unnamed wire copy."""
     if not name:
         if fallback is not None:
             return fallback
         name = UNNAMED_ORIGIN
     origin = Origin.objects.filter(name__iexact=name).first() or Origin.objects.filter(short_name__iexact=name).first()
-    if origin is None:
+    if origin is None and create:
         origin, _ = Origin.objects.get_or_create(
             name=name[:120], defaults={"kind": Origin.WIRE, "may_republish": False, "short_name": name[:40]}
         )
@@ -383,12 +409,14 @@ def _should_publish(item, options, site):
 
 
 def _save_story(item, digest, fetched, notes, options):
-    known = WireItem.objects.select_for_update().filter(uri=item.uri).first()
+    # The agency is the story's origin too: a token's items can never claim another origin (say, a partner
+    # whose stories may be republished), whatever they name.
+    origin = agency = agency_of(item, options, create=True)
+    known = WireItem.objects.select_for_update().filter(agency=agency, uri=item.uri).first()
     decision = _compare(item, digest, known)  # again under the lock: another delivery may have won meanwhile
     if decision:
         return decision
-    images = _keep_pictures(fetched, options)
-    origin = find_origin(item.origin_name, options.origin)
+    images = _keep_pictures(fetched, options, agency)
     authors = find_authors(item.author_names or [origin.label])
     blocks, found_place = body_blocks(item)
     site = Site.objects.filter(is_default_site=True).first()
@@ -434,6 +462,7 @@ def _save_story(item, digest, fetched, notes, options):
     else:
         notes.append("saved as a draft for an editor" if story is None or not story.live
                      else "saved as a draft revision; the live story is unchanged until an editor publishes it")
-    _record(item, digest, known, kind=WireItem.TEXT, story=page, origin=origin, source=options.source)
+    _record(item, digest, known, kind=WireItem.TEXT, agency=agency, story=page, source=options.source)
     status = UPDATED if story is not None else CREATED
-    return Result(uri=item.uri, status=status, id=page.pk, url=_story_url(page), reason="; ".join(notes), kind="story")
+    return Result(uri=item.uri, status=status, id=page.pk, url=_story_url(page), reason="; ".join(notes), kind="story",
+                  agency=agency.name)

@@ -9,12 +9,18 @@ from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 
 
 class WireItem(models.Model):
-    """One ninjs item we have imported, by the agency's uri: what makes a second delivery an update."""
+    """One ninjs item we have imported. Its identity is (agency, uri): a uri is an agency's name for its item,
+    so two agencies may use the same one, and an item is only ever updated or withdrawn by its own agency."""
 
     TEXT, PICTURE = "text", "picture"
     KIND_CHOICES = [(TEXT, "Text"), (PICTURE, "Picture")]
 
-    uri = models.CharField(max_length=500, unique=True)
+    agency = models.ForeignKey(
+        "stories.Origin", on_delete=models.PROTECT, related_name="+",
+        help_text="Whose item this is: the pushing token's agency, or the agency import_ninjs named or read. "
+                  "Its stories have this origin.",
+    )
+    uri = models.CharField(max_length=500)
     kind = models.CharField(max_length=10, choices=KIND_CHOICES)
     version = models.CharField(max_length=40, blank=True)
     version_created = models.DateTimeField(null=True, blank=True)
@@ -26,13 +32,13 @@ class WireItem(models.Model):
     image = models.ForeignKey(
         settings.WAGTAILIMAGES_IMAGE_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    origin = models.ForeignKey("stories.Origin", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     source = models.CharField(max_length=200, blank=True, help_text="The file or agency token it came from.")
     first_imported_at = models.DateTimeField(default=timezone.now)
     last_imported_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-last_imported_at"]
+        constraints = [models.UniqueConstraint(fields=["agency", "uri"], name="wire_item_agency_uri")]
 
     def __str__(self):
         return self.uri
@@ -44,18 +50,22 @@ class AgencyTokenQuerySet(models.QuerySet):
 
 
 class AgencyToken(models.Model):
-    """An agency's key to the push endpoint. Only a hash is kept: the token is shown once, when created."""
+    """An agency's key to the push endpoint. Only a hash is kept: the token is shown once, when created.
+
+    A token speaks for one agency, its `origin`: every item pushed with it is that agency's (identity and
+    origin), whatever the item says, so a token can neither touch another agency's items nor choose an origin.
+    """
 
     PREFIX = "bylw_"
 
     name = models.CharField(max_length=120, help_text="Who holds it, e.g. “JTA wire feed”.")
     origin = models.ForeignKey(
-        "stories.Origin", on_delete=models.PROTECT, related_name="+",
-        help_text="Stories pushed with this token come from this origin unless an item names another.",
+        "stories.Origin", on_delete=models.PROTECT, related_name="+", verbose_name="agency",
+        help_text="The agency this token speaks for: items pushed with it are this agency's, and so is their origin.",
     )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     hint = models.CharField(
-        max_length=12, editable=False, help_text="The token's first characters, to tell tokens apart."
+        max_length=12, editable=False, help_text="The token's first characters, to tell tokens apart (and revoke one)."
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
@@ -80,6 +90,9 @@ class AgencyToken(models.Model):
     def issue(cls, *, name, origin, created_by=None):
         """A new token and its secret; the secret exists only in the return value."""
         secret = cls.PREFIX + secrets.token_urlsafe(32)
+        # The hint names a token in `wire_token revoke HINT`, so it must name one only.
+        while cls.objects.filter(hint=secret[:10]).exists():
+            secret = cls.PREFIX + secrets.token_urlsafe(32)
         token = cls.objects.create(
             name=name, origin=origin, created_by=created_by, token_hash=cls.hash(secret), hint=secret[:10]
         )

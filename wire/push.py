@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.utils import timezone
 
-from .importer import CREATED, FAILED, Options, import_item
-from .models import AgencyToken
+from .importer import CREATED, FAILED, WITHDRAWN, Options, find_origin, import_item
+from .models import AgencyToken, WireItem
 from .ninjs import NinjsError, parse_item, read_document
 
 
@@ -60,9 +60,37 @@ def receive(body, token):
             errors.append({"index": index, "uri": uri, "error": str(error)})
     if errors:
         raise Refusal(400, "invalid ninjs; nothing was imported", errors=errors)
-    options = Options(origin=token.origin, source=f"push: {token.name}"[:200])
+    refused = [{"index": index, "uri": item.uri, "error": reason}
+               for index, item in enumerate(items) if (reason := _aimed_elsewhere(item, token.origin))]
+    if refused:
+        raise Refusal(403, "a token updates and withdraws its own agency's items only; nothing was imported",
+                      errors=refused)
+    # The token's agency, never the document's word, decides whose item it is and so its stories' origin.
+    options = Options(agency=token.origin, source=f"push: {token.name}"[:200])
     results = [import_item(item, options) for item in items]
     answer = {"items": [result.as_json() for result in results]}
     if any(result.status == FAILED for result in results):
         return 422, answer
     return (201 if any(result.status == CREATED for result in results) else 200), answer
+
+
+def _aimed_elsewhere(item, agency):
+    """Why an item is refused as meant for another agency's item of the same uri, or "".
+
+    Identity is (agency, uri), so the importer never touches another agency's item anyway: this says so
+    plainly (403) instead of answering a cancellation with "skipped" or an update with a new story. For a uri
+    that other agencies hold and this one does not, an item is meant for theirs when it withdraws it, is an
+    update (a version above 1), or names one of them (copyrightholder, infosources, provider). Any other item
+    of that uri is this agency's own first delivery: two agencies may use the same uri for different items.
+    """
+    holders = WireItem.objects.filter(uri=item.uri)
+    if not holders.exists() or holders.filter(agency=agency).exists():
+        return ""
+    if item.pubstatus in WITHDRAWN:
+        return f"pubstatus {item.pubstatus} for a uri that is not one of your agency's items"
+    if item.version_number is not None and item.version_number > 1:
+        return f"version {item.version} updates a uri that is not one of your agency's items"
+    named = find_origin(item.origin_name, create=False) if item.origin_name else None
+    if named is not None and holders.filter(agency=named).exists():
+        return f"this uri is {named.name}'s item, not your agency's"
+    return ""

@@ -263,7 +263,8 @@ class TestCommand:
         call_command("import_ninjs", str(tmp_path / "feed"), str(tmp_path / "two.json"), "--json")
         lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
         assert [line["status"] for line in lines] == ["created"] * 3
-        assert set(lines[0]) == {"uri", "status", "id", "url", "reason"}
+        assert set(lines[0]) == {"uri", "status", "id", "url", "reason", "agency"}
+        assert lines[0]["agency"] == "Harbor Wire", "without --agency, the agency the item names"
 
         stdin = io.TextIOWrapper(io.BytesIO(json.dumps(text_item(uri="urn:c")).encode()))
         monkeypatch.setattr("sys.stdin", stdin)

@@ -42,13 +42,15 @@ def test_a_new_item_is_201_with_the_story_id_and_url_and_the_same_again_is_200(c
                                                                       "reason": newer.json()["items"][0]["reason"]}
 
 
-def test_the_token_fixes_the_origin_unless_the_item_names_another(client, agency):
+def test_the_tokens_agency_is_the_origin_whatever_the_item_names(client, agency):
     token, secret = agency
     unnamed = text_item(uri="urn:unnamed")
     del unnamed["copyrightholder"]
-    ids = [entry["id"] for entry in push(client, [unnamed, text_item()], secret).json()["items"]]
-    origins = [StoryPage.objects.get(pk=pk).get_latest_revision_as_object().origin.name for pk in ids]
-    assert origins == ["Bay Agency", "Harbor Wire"]
+    items = push(client, [unnamed, text_item()], secret).json()["items"]
+    origins = [StoryPage.objects.get(pk=entry["id"]).get_latest_revision_as_object().origin.name for entry in items]
+    assert origins == ["Bay Agency", "Bay Agency"]
+    assert [entry["agency"] for entry in items] == ["Bay Agency", "Bay Agency"]
+    assert not Origin.objects.filter(name="Harbor Wire").exists(), "what an item names creates no origin either"
     token.refresh_from_db()
     assert token.last_used_at is not None
 

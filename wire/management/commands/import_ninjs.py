@@ -20,7 +20,13 @@ class Command(BaseCommand):
         parser.add_argument("--publish", action="store_true", help="publish usable text items at once")
         parser.add_argument("--json", action="store_true", help="one JSON object per item on standard output")
         parser.add_argument("--section", help="slug of the section for new stories (default: Settings → Wire desk)")
-        parser.add_argument("--origin", help="origin for items that name none (default: an 'Unnamed wire service')")
+        whose = parser.add_mutually_exclusive_group()
+        whose.add_argument("--agency", metavar="NAME",
+                           help="the agency every item is from: their identity (with the uri) and their stories' "
+                                "origin, whatever they name (created as a wire service when new)")
+        whose.add_argument("--origin", metavar="NAME",
+                           help="without --agency, each item is the agency it names (copyrightholder, infosources, "
+                                "provider); this one for items that name none (default: an 'Unnamed wire service')")
 
     def handle(self, **options):
         paths = options["paths"]
@@ -29,7 +35,16 @@ class Command(BaseCommand):
             section = SectionPage.objects.filter(slug=options["section"]).first()
             if section is None:
                 raise CommandError(f"no section with the slug {options['section']!r}")
+        agency = self.agency(options["agency"]) if options["agency"] else None
         origin = find_origin(options["origin"]) if options["origin"] else None
+        if not options["json"]:
+            # Staff must see whose items these were taken to be: that decides which stories they update.
+            if agency:
+                self.stdout.write(f"Agency: {agency.name} (--agency), whatever the items name.")
+            else:
+                fallback = origin.name if origin else "Unnamed wire service"
+                self.stdout.write(f"Agency: the one each item names (copyrightholder, infosources, provider); "
+                                  f"{fallback} for items that name none. --agency NAME sets one for all.")
         sources = list(self.sources(paths))
         show_progress = not options["json"] and len(sources) >= PROGRESS_FROM and sys.stderr.isatty()
         counts = Counter()
@@ -44,8 +59,8 @@ class Command(BaseCommand):
                         _failure(f"{label}: {len(data)} bytes, more than the {MAX_FILE_BYTES} read from one file")
                     ]
                 else:
-                    results = import_document(data, Options(publish=options["publish"], origin=origin, section=section,
-                                                            source=label), label=label)
+                    results = import_document(data, Options(publish=options["publish"], agency=agency, origin=origin,
+                                                            section=section, source=label), label=label)
             for result in results:
                 counts[result.status] += 1
                 self.report(result, label, options["json"], show_progress)
@@ -58,6 +73,12 @@ class Command(BaseCommand):
             self.stdout.write(f"{sum(counts.values())} item(s) from {len(sources)} file(s): {summary}.")
         if counts[FAILED]:
             raise CommandError(f"{counts[FAILED]} item(s) failed", returncode=1)
+
+    def agency(self, name):
+        agency = find_origin(name)
+        if agency.is_own:
+            raise CommandError(f"{agency.name} is our own newsroom, not an agency")
+        return agency
 
     def sources(self, paths):
         """(label, read) for each file named, each *.json under each directory, and standard input for '-'."""
@@ -81,7 +102,8 @@ class Command(BaseCommand):
         if show_progress and result.status not in (FAILED,):
             return
         what = f"{result.kind} {result.id}" if result.id else ""
-        line = f"{result.status:>9}  {result.uri or label}" + (f"  → {what} {result.url}" if what else "")
+        line = f"{result.status:>9}  {result.uri or label}" + (f"  [{result.agency}]" if result.agency else "")
+        line += f"  → {what} {result.url}" if what else ""
         if result.reason:
             line += f"\n           {result.reason}"
         (self.stderr if result.status == FAILED else self.stdout).write(("\n" if show_progress else "") + line)
