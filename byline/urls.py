@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import Http404
 from django.urls import include, path, re_path
+from django.views.defaults import page_not_found
 from django.views.static import serve as serve_file
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
@@ -13,6 +15,9 @@ from stories.sitemaps import news_sitemap, robots_txt
 urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
+    # Wagtail's download view reads its id with int(), which refuses more than 4,300 digits (a 500): no
+    # document has an id of even 20.
+    re_path(r"^documents/[0-9]{20,}/", page_not_found, {"exception": Http404()}),
     path("documents/", include(wagtaildocs_urls)),
     path("feeds/rss/", LatestStoriesFeed(), name="feed-rss"),
     path("feeds/atom/", LatestStoriesAtomFeed(), name="feed-atom"),

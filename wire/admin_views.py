@@ -7,7 +7,8 @@ A token's secret is shown once, in the answer to the form that created it, and n
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
+from django.http import HttpResponseBadRequest
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
@@ -29,6 +30,11 @@ class TokenForm(forms.Form):
         help_text="The agency this token speaks for: items pushed with it are this agency's and come from it, "
                   "whatever they name. It can update and withdraw this agency's items only.",
     )
+
+
+class RevokeForm(forms.Form):
+    # A choice among tokens: "abc", a NUL or an id past 64 bits is "no such choice", never a query that fails.
+    revoke = forms.ModelChoiceField(queryset=AgencyToken.objects.all())
 
 
 class WireDeskView(WagtailAdminTemplateMixin, TemplateView):
@@ -53,7 +59,10 @@ class WireDeskView(WagtailAdminTemplateMixin, TemplateView):
         if not may_manage_tokens(request.user):
             raise PermissionDenied
         if "revoke" in request.POST:
-            token = get_object_or_404(AgencyToken, pk=request.POST["revoke"])
+            revoking = RevokeForm(request.POST)
+            if not revoking.is_valid():
+                return HttpResponseBadRequest("No such token.")
+            token = revoking.cleaned_data["revoke"]
             token.revoke()
             messages.success(request, f"Token {token} revoked: pushes with it are refused from now on.")
             return redirect("wire_desk:desk")
