@@ -25,9 +25,9 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import time
 from urllib.parse import urlsplit, urlunsplit
 
+from byline.tests.test_deploy import wait_until
 from tracking.tests.test_crash import PYTHON, ROOT, Database, Server, manage, site_response
 
 SECRET = "backup-test-secret-" + "k3y" * 12  # production refuses keys under 50 characters
@@ -73,29 +73,11 @@ sys.stdin.read()
 """
 
 
-def wait_until(condition, timeout, message):
-    """condition()'s first true answer, polled until the timeout; then an AssertionError with message()."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(message())
-
 
 class OwnDatabase(Database):
     """test_crash's database, named for this test (byline_backup_<random>)."""
 
-    def create(self):
-        if not self.postgres:
-            return None
-        import psycopg
-
-        self.name = f"byline_backup_{secrets.token_hex(4)}"
-        with psycopg.connect(self._admin_url(), autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f"CREATE DATABASE {self.name}")
-        return self.url()
+    prefix = "byline_backup"
 
 
 class Place:

@@ -162,6 +162,22 @@ class Installation:
     pixel_path: str  # signed with the servers' SECRET_KEY
 
 
+def install(env):
+    """What deploy/README.md has the operator run, in one start of Django, and the demo newsroom: the first
+    published story's (id, path, signed pixel path)."""
+    out = manage(env, "shell", "-c", (
+        "from django.core.management import call_command\n"
+        "call_command('migrate', interactive=False, verbosity=0)\n"
+        "call_command('collectstatic', interactive=False, verbosity=0)\n"
+        "call_command('load_demo', no_admin=True, verbosity=0)\n"
+        "from stories.models import StoryPage\n"
+        "from republish.pixel import pixel_path\n"
+        "story = StoryPage.objects.live().public().order_by('pk').first()\n"
+        "print('STORY', story.pk, story.get_url_parts()[2], pixel_path(story.pk))"), timeout=240)
+    _, story_id, path, pixel = next(line for line in out.splitlines() if line.startswith("STORY ")).split()
+    return int(story_id), path, pixel
+
+
 @pytest.fixture(scope="module")
 def installation(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("deploy") / "var"
@@ -169,17 +185,8 @@ def installation(tmp_path_factory):
     db = Database(var_dir)
     try:
         env = unit_environment(var_dir, db.create())
-        out = manage(env, "shell", "-c", (  # what deploy/README.md has the operator run, in one start of Django
-            "from django.core.management import call_command\n"
-            "call_command('migrate', interactive=False, verbosity=0)\n"
-            "call_command('collectstatic', interactive=False, verbosity=0)\n"
-            "call_command('load_demo', no_admin=True, verbosity=0)\n"
-            "from stories.models import StoryPage\n"
-            "from republish.pixel import pixel_path\n"
-            "story = StoryPage.objects.live().public().order_by('pk').first()\n"
-            "print('STORY', story.pk, pixel_path(story.pk))"), timeout=180)
-        _, story_id, path = next(line for line in out.splitlines() if line.startswith("STORY ")).split()
-        yield Installation(var_dir, env, db, int(story_id), path)
+        story_id, _, path = install(env)
+        yield Installation(var_dir, env, db, story_id, path)
     finally:
         db.drop()
 

@@ -21,9 +21,8 @@ from hypothesis import strategies as st
 from republish.pixel import sign
 from stories.factories import StoryPageFactory
 from stories.models import Origin
-from tracking.endpoint import GIF, PixelEndpoint, write_hits
-from tracking.journal import Journal
-from tracking.tests.helpers import Rsgi, request
+from tracking.endpoint import GIF
+from tracking.tests.helpers import inline_pixel, request
 from wire import pictures
 from wire.models import AgencyToken
 
@@ -38,30 +37,9 @@ near_ids = st.one_of(st.integers(min_value=-10, max_value=10**40).map(str), st.t
                      st.sampled_from(["0", "-1", str(2**63 - 1), str(2**63), str(2**64), "9" * 5000, "../", "%00"]))
 
 
-class InlineRecorder:
-    def record(self, row, timeout=None):
-        write_hits([row])
-        return True
-
-
-class InlineCommitter:
-    def full(self):
-        return False
-
-    def add(self, row, mark):
-        write_hits([row])
-
-
-def not_the_pixel(environ, start_response):
-    start_response("404 Not Found", [("Content-Type", "text/plain")])
-    return [b"not the pixel"]
-
-
 @pytest.fixture(params=["wsgi", "rsgi"])
 def pixel(request, tmp_path):
-    if request.param == "wsgi":
-        return PixelEndpoint(not_the_pixel, recorder=InlineRecorder())
-    return Rsgi(PixelEndpoint(not_the_pixel, journal=Journal(tmp_path / "journal"), committer=InlineCommitter()))
+    return inline_pixel(request.param, tmp_path / "journal")
 
 
 def pixel_paths():

@@ -33,6 +33,7 @@ from byline.tests.test_deploy import (
     UnitServer,
     fetch,
     front_for,
+    install,
     running_nginx,
     unit_environment,
     wait_until,
@@ -102,17 +103,7 @@ def test_production_rehearsal(tmp_path):
     try:
         env = unit_environment(var_dir, db.create())
         env.update(REDIS_URL=REDIS, BYLINE_JOBS_EVERY="count_hits=2", BYLINE_COUNT_SETTLE_SECONDS="2")
-        out = manage(env, "shell", "-c", (
-            "from django.core.management import call_command\n"
-            "call_command('migrate', interactive=False, verbosity=0)\n"
-            "call_command('collectstatic', interactive=False, verbosity=0)\n"
-            "call_command('load_demo', no_admin=True, verbosity=0)\n"
-            "from stories.models import StoryPage\n"
-            "from republish.pixel import pixel_path\n"
-            "story = StoryPage.objects.live().public().order_by('pk').first()\n"
-            "print('STORY', story.pk, story.get_url_parts()[2], pixel_path(story.pk))"), timeout=240)
-        story_line = next(line for line in out.splitlines() if line.startswith("STORY "))
-        _, story_id, story_url, pixel_path = story_line.split()
+        story_id, story_url, pixel_path = install(env)
 
         front = front_for(tmp_path / "nginx", var_dir)
         second_site = UnitServer("byline-site.service", env, tmp_path / "site-b.log", free_port_besides(front))
@@ -176,7 +167,7 @@ def test_production_rehearsal(tmp_path):
 
             # The job runner counts them: the report shows a reader on every answered copy.
             def reported():
-                report = json.loads(manage(env, "republication_report", "--story", story_id, "--json"))
+                report = json.loads(manage(env, "republication_report", "--story", str(story_id), "--json"))
                 copies = {copy["copy"]: copy for copy in report[0]["copies"]}
                 return copies if all(copies.get(PARTNER + str(n), {}).get("readers") == 1 for n in answered) else None
 

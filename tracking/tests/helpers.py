@@ -131,3 +131,41 @@ def store_hit(story, at, visitor="v1", copy="https://partner.example/harbor/", f
     with transaction.atomic():
         write_hits([{"received_at": at, "story_id": story.pk if story else None, "via": via, "copy": copy,
                      "visitor": visitor, "filtered": filtered}])
+
+
+class InlineRecorder:
+    """Writes each hit in the calling thread, inside the test's transaction."""
+
+    def record(self, row, timeout=None):
+        from tracking.endpoint import write_hits
+
+        write_hits([row])
+        return True
+
+
+class InlineCommitter:
+    """The RSGI side's committer, writing each journaled hit at once inside the test's transaction."""
+
+    def full(self):
+        return False
+
+    def add(self, row, mark):
+        from tracking.endpoint import write_hits
+
+        write_hits([row])
+
+
+def not_found(environ, start_response):
+    start_response("404 Not Found", [("Content-Type", "text/plain")])
+    return [b"not the pixel"]
+
+
+def inline_pixel(interface, journal_dir):
+    """The pixel as gunicorn or granian's WSGI interface serves it ("wsgi"), or as granian's RSGI interface
+    does ("rsgi", through a journal of its own in `journal_dir`), storing each hit at once."""
+    from tracking.endpoint import PixelEndpoint
+    from tracking.journal import Journal
+
+    if interface == "wsgi":
+        return PixelEndpoint(not_found, recorder=InlineRecorder())
+    return Rsgi(PixelEndpoint(not_found, journal=Journal(journal_dir), committer=InlineCommitter()))

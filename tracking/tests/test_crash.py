@@ -103,6 +103,8 @@ def gif_headers(port):
 class Database:
     """The test's own database: a SQLite file in the var dir, or a fresh PostgreSQL database."""
 
+    prefix = "byline_crash"  # of the PostgreSQL database's name
+
     def __init__(self, var_dir):
         self.var_dir = var_dir
         self.base_url = os.environ.get("DATABASE_URL", "")
@@ -121,7 +123,7 @@ class Database:
             return None
         import psycopg
 
-        self.name = f"byline_crash_{secrets.token_hex(4)}"
+        self.name = f"{self.prefix}_{secrets.token_hex(4)}"
         with psycopg.connect(self._admin_url(), autocommit=True, connect_timeout=5) as conn:
             conn.execute(f"CREATE DATABASE {self.name}")
         parts = urlsplit(self.base_url)
