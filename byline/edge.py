@@ -7,11 +7,14 @@ and no cookie (see `stories.models.CachedPage`). Each worker keeps its own copy 
 and is purged when a page is published again; so a purge reaches every reader within those few seconds.
 
 Requests that carry a session cookie (editors) or use a method other than GET/HEAD always go to Django.
-The cache is keyed by path and query alone: Byline serves one public site per installation.
+The cache is keyed by path and the query parameters that change a public page (`PAGE_QUERY_PARAMETERS`), and
+nothing else: Byline serves one public site per installation. Any other parameter (utm_source, fbclid, a
+random cache buster) neither fills nor bypasses the cache: the reader gets the page as it is without it.
 """
 
+import re
 import time
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -23,7 +26,36 @@ GENERATION_KEY = "edge:generation"
 STORED_HEADERS = {"content-type", "cache-control", "content-language", "vary", "x-frame-options",
                   "x-content-type-options", "referrer-policy", "cross-origin-opener-policy", "link",
                   "access-control-allow-origin",  # the handout and ninjs JSON are read by partners' tools
-                  "strict-transport-security"}  # Django sends it on HTTPS answers only; HTTP ignores it
+                  "strict-transport-security",  # Django sends it on HTTPS answers only; HTTP ignores it
+                  "content-security-policy"}  # the same for every reader: public pages carry no nonce
+
+
+def _page_number(value):
+    """A section's page number, as its paginator reads it, or None for a value that shows page 1 anyway.
+    Bounded, so that `?page=N` cannot fill the cache with copies of the last page (Django's paginator answers
+    any number past the end with it): 10,000 pages of 20 stories."""
+    if re.fullmatch(r"[0-9]{1,5}", value.strip()) and 1 < int(value) <= 10_000:
+        return str(int(value))
+    return None
+
+
+# The query parameters that change a public page, each with what normalizes its value (None: as if unsent).
+# `page`: stories.models.SectionPage's pagination, the only request.GET a cached page reads.
+PAGE_QUERY_PARAMETERS = {"page": _page_number}
+
+
+def _normalized_query(query):
+    """Only the parameters in PAGE_QUERY_PARAMETERS, normalized, sorted; the last value of a repeated name,
+    as request.GET.get() reads it."""
+    kept = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        normalize = PAGE_QUERY_PARAMETERS.get(name)
+        value = normalize(value) if normalize else None
+        if value is None:
+            kept.pop(name, None)
+        else:
+            kept[name] = value
+    return urlencode(sorted(kept.items()))
 
 
 def _generation():
@@ -90,7 +122,7 @@ class PageCache:
     @staticmethod
     def _cache_key(environ):
         path = environ.get("PATH_INFO", "") or "/"
-        query = environ.get("QUERY_STRING", "")
+        query = _normalized_query(environ.get("QUERY_STRING", ""))
         return (f"{path}?{query}" if query else path), path, query
 
     def __call__(self, environ, start_response):
@@ -115,7 +147,7 @@ class PageCache:
             return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
         return self._fill(environ, start_response, key, path, query)
 
-    def _fill(self, environ, start_response, key, path, query):
+    def _render(self, environ):
         captured = {}
 
         def capture(status, headers, exc_info=None):
@@ -128,8 +160,18 @@ class PageCache:
             if hasattr(result, "close"):
                 result.close()
         status, headers = captured["status"], captured["headers"]
-        start_response(status, headers + [("X-Cache", "MISS")])
         seconds = _cache_seconds(headers) if status.startswith("200") and environ["REQUEST_METHOD"] == "GET" else 0
+        return status, headers, body, seconds
+
+    def _fill(self, environ, start_response, key, path, query):
+        # Django first sees the request as sent: what it does not cache (a login page's ?next=, a pixel's
+        # ?v=) needs its parameters. A cacheable page asked for with parameters that do not change it is
+        # rendered again without them, and that copy is stored and served, so no reader's query string ever
+        # shapes what other readers are served.
+        status, headers, body, seconds = self._render(environ)
+        if seconds > 0 and environ.get("QUERY_STRING", "") != query:
+            status, headers, body, seconds = self._render(dict(environ, QUERY_STRING=query))
+        start_response(status, headers + [("X-Cache", "MISS")])
         if seconds > 0:
             kept = [(n, v) for n, v in headers if n.lower() in STORED_HEADERS]
             kept.append(("Content-Length", str(len(body))))

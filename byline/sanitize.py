@@ -6,6 +6,7 @@ hole closed here is closed everywhere.
 
 import html as html_module
 import re
+import unicodedata
 from urllib.parse import urljoin, urlsplit
 
 import nh3
@@ -87,6 +88,20 @@ EMBED_ATTRIBUTES = STORY_ATTRIBUTES | {
 }
 
 
+# What a frame may ask the browser for: what YouTube's and Vimeo's oEmbed HTML asks for to play video, and
+# nothing that reaches the reader's devices, sensors, location or money (camera, microphone, geolocation,
+# usb, payment, accelerometer...). Each kept by name alone, so for the frame's own origin only.
+EMBED_ALLOW = {"autoplay", "clipboard-write", "encrypted-media", "fullscreen", "picture-in-picture", "web-share"}
+
+
+def _embed_permissions(tag, attribute, value):
+    if attribute != "allow":
+        return value
+    features = [directive.split()[0] for directive in value.split(";") if directive.split()]
+    kept = [feature for feature in dict.fromkeys(features) if feature in EMBED_ALLOW]
+    return "; ".join(kept) or None
+
+
 # nh3 passes an allowed iframe's children through as raw text; a frame shows its src, never its
 # children, so they are dropped rather than trusted to stay inert.
 _IFRAME_CHILDREN = re.compile(r"(<iframe\b[^>]*>).*?(</iframe>)", re.IGNORECASE | re.DOTALL)
@@ -101,5 +116,25 @@ def clean_embed(html):
         url_schemes={"https"},
         strip_comments=True,
         link_rel=None,
+        attribute_filter=_embed_permissions,
     )
     return _IFRAME_CHILDREN.sub(r"\1\2", cleaned)
+
+
+def is_hidden_character(char):
+    """Characters that move, hide or control the text around them rather than show as themselves: C0 and C1
+    controls, formatting characters (bidirectional overrides and isolates U+202A–U+202E, U+2066–U+2069, marks
+    U+200E/U+200F, zero-width characters, U+FEFF), line and paragraph separators, surrogates, private-use and
+    unassigned code points."""
+    category = unicodedata.category(char)
+    return category[0] == "C" or category in ("Zl", "Zp")
+
+
+def visible_controls(text, show="<U+{:04X}>".format):
+    """`text` with each hidden character (`is_hidden_character`) written out by `show`, by default as
+    `<U+202E>`: a copy URL, a host or a partner's text that contains one reads as what it is, and cannot
+    reorder or hide what an editor sees around it, on a page or in a terminal."""
+    text = "" if text is None else str(text)
+    if text.isprintable():  # the usual case: nothing hidden (isprintable is False for all of them)
+        return text
+    return "".join(show(ord(char)) if is_hidden_character(char) else char for char in text)

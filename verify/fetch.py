@@ -23,6 +23,7 @@ to private addresses: for tests and intranets. Nothing else is ever exempt.
 import http.client
 import io
 import ipaddress
+import logging
 import os
 import socket
 import ssl
@@ -33,6 +34,8 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urljoin, urlsplit
 
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 ALLOWED_PORTS = {80, 443, 8080, 8443}
@@ -330,7 +333,11 @@ class Fetcher:
         for address in addresses:
             problem = address_problem(address)
             if problem and not (listed_name or self.allow.allows(host, address)):
-                raise Refused(f"{host} resolves to {address}, a {problem} address", url)
+                # The address stays in the server's log: editors (and, through them, partners) are not told
+                # how a host resolves on our side.
+                logger.warning("refused %r: %r resolves to %s, a %s address", url, host, address, problem)
+                kind = problem.split(" (")[0]
+                raise Refused(f"the host resolves to an address we do not fetch (private or local: {kind})", url)
         if port not in ALLOWED_PORTS and not (listed_name or all(self.allow.allows(host, a) for a in addresses)):
             raise Refused(f"port {port} is not fetched (only 80, 443, 8080 and 8443)", url)
         return scheme, host, port, addresses

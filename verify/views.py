@@ -10,20 +10,26 @@ import json
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.http import urlencode
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.widgets.button import HeaderButton
+
+from byline.sanitize import visible_controls
 
 from . import dashboard
 from .models import ManualCopy, Verification
 from .runner import copy_target, manual_target, targets
 from .tasks import enqueue
 from .text import diff_segments
+
+PER_PAGE = 100  # rows per page: a story read on 10,000 pages once made a 5.4 MB page
 
 
 def manual_urls():
@@ -52,6 +58,7 @@ def check_now(request, chosen, page):
 
 class CopiesView(WagtailAdminTemplateMixin, TemplateView):
     header_icon = "circle-check"
+    paginated = ()  # (key of a list in the data, its ?page parameter)
 
     def get_breadcrumbs_items(self):
         return self.breadcrumbs_items + [{"url": reverse("verify_copies:overview"), "label": "Copies"}]
@@ -66,12 +73,18 @@ class CopiesView(WagtailAdminTemplateMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context.update(self.data, status_labels=dict(Verification.STATUS_CHOICES), manual_urls=manual_urls(),
                        interval_hours=f"{float(getattr(settings, 'VERIFY_INTERVAL_HOURS', 24)):g}")
+        for key, name in self.paginated:  # totals count every row; the table shows a page of them
+            page = Paginator(self.data[key], PER_PAGE).get_page(self.request.GET.get(name))
+            others = urlencode({other: value for other, value in self.request.GET.items() if other != name})
+            context[key] = page.object_list
+            context[f"{key}_pages"] = {"page_obj": page, "page_query": others, "page_name": name}
         return context
 
 
 class OverviewView(CopiesView):
     template_name = "verify/admin/overview.html"
     page_title = "Copies"
+    paginated = (("stories", "page"), ("republishers", "republishers_page"))
 
     def get_data(self):
         return dashboard.overview()
@@ -85,6 +98,7 @@ class OverviewView(CopiesView):
 
 class StoryView(CopiesView):
     template_name = "verify/admin/story.html"
+    paginated = (("rows", "page"),)
 
     def get_data(self):
         return dashboard.story(self.kwargs["story_id"])
@@ -113,15 +127,16 @@ class StoryView(CopiesView):
 
 class RepublisherView(CopiesView):
     template_name = "verify/admin/republisher.html"
+    paginated = (("rows", "page"),)
 
     def get_data(self):
         return dashboard.republisher(self.kwargs["host"])
 
     def get_page_title(self):
-        return f"Copies on {self.data['host']}"
+        return f"Copies on {visible_controls(self.data['host'])}"
 
     def get_breadcrumbs_items(self):
-        return super().get_breadcrumbs_items() + [{"url": "", "label": self.data["host"]}]
+        return super().get_breadcrumbs_items() + [{"url": "", "label": visible_controls(self.data["host"])}]
 
 
 class VerificationView(CopiesView):
@@ -138,7 +153,7 @@ class VerificationView(CopiesView):
         return data
 
     def get_page_title(self):
-        return f"Check of {self.verification.url}"
+        return f"Check of {visible_controls(self.verification.url)}"
 
     def get_breadcrumbs_items(self):
         return super().get_breadcrumbs_items() + [

@@ -245,6 +245,10 @@ TRUSTED_PROXIES = env_list("BYLINE_TRUSTED_PROXIES")
 RAW_HIT_RETENTION_DAYS = int(os.environ.get("BYLINE_RAW_HIT_RETENTION_DAYS", "30"))
 # Counted hits per visitor per minute before the rest are filtered as a reload loop or script.
 PIXEL_RATE_CAP = int(os.environ.get("BYLINE_PIXEL_RATE_CAP", "30"))
+# New copies (pages) of one story a day from one reader, and from one address block (/24, /48), before the
+# rest are filtered as a copy flood (tracking.filters.CopyCap); 0 turns a limit off.
+PIXEL_COPIES_PER_READER = int(os.environ.get("BYLINE_PIXEL_COPIES_PER_READER", "20"))
+PIXEL_COPIES_PER_BLOCK = int(os.environ.get("BYLINE_PIXEL_COPIES_PER_BLOCK", "200"))
 # Where the pixel journals each hit before answering (tracking.journal): a local disk, shared by every
 # worker process on the host.
 PIXEL_JOURNAL_DIR = Path(os.environ.get("BYLINE_PIXEL_JOURNAL_DIR", VAR_DIR / "pixel-journal"))

@@ -155,12 +155,80 @@ def test_a_second_worker_is_served_from_the_shared_cache(django_app, story):
     assert django_app.calls == 1
 
 
-def test_query_strings_are_cached_apart(edge_app, django_app, story):
+def test_query_parameters_that_do_not_change_the_page_get_the_cached_page(edge_app, django_app, story):
     call(edge_app, URL)
-    assert call(edge_app, URL, query="utm_source=newsletter").x_cache == "MISS"
     assert call(edge_app, URL, query="utm_source=newsletter").x_cache == "HIT"
-    assert call(edge_app, URL).x_cache == "HIT"
-    assert django_app.calls == 2
+    assert call(edge_app, URL, query="fbclid=abc&utm_medium=email").x_cache == "HIT"
+    assert django_app.calls == 1
+
+
+def shared_cache_size():
+    return len(cache._cache)  # the test settings' LocMemCache
+
+
+def test_ten_thousand_distinct_query_strings_leave_the_cache_size_unchanged(story):
+    django_app = Django()
+    edge_app = PageCache(django_app, local_seconds=60)
+    assert call(edge_app, URL).x_cache == "MISS"
+    size, local_size = shared_cache_size(), len(edge_app.local)
+    for n in range(10_000):
+        assert call(edge_app, URL, query=f"x={n}").x_cache == "HIT"
+    assert (shared_cache_size(), len(edge_app.local)) == (size, local_size)
+    assert django_app.calls == 1
+
+
+def test_ignored_parameters_on_a_cold_cache_fill_it_with_the_page_rendered_without_them(story):
+    seen = []
+
+    def reflecting_app(environ, start_response):
+        seen.append(environ["QUERY_STRING"])
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Cache-Control", "public, s-maxage=300")])
+        return [f"query={environ['QUERY_STRING']}".encode()]
+
+    app = PageCache(reflecting_app, local_seconds=0)
+    first = call(app, URL, query="utm_source=%3Cscript%3E&page=2")
+    assert first.x_cache == "MISS" and first.text == "query=page=2"
+    assert call(app, URL, query="page=2").text == "query=page=2"
+    assert call(app, URL, query="page=2").x_cache == "HIT"
+    assert call(app, URL, query="utm_source=other").text == "query="
+    assert seen == ["utm_source=%3Cscript%3E&page=2", "page=2", "utm_source=other", ""]
+
+
+def test_uncacheable_answers_see_the_query_string_as_sent(edge_app, django_app, site):
+    response = call(edge_app, "/admin/login/", query="next=/admin/pages/")
+    assert response.x_cache == "MISS" and "/admin/pages/" in response.text
+
+
+@pytest.fixture
+def many_stories(news):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    start = timezone.now() - timedelta(days=30)
+    return [StoryPageFactory(parent=news, title=f"Story number {n}", first_published_at=start + timedelta(hours=n))
+            for n in range(25)]
+
+
+def test_pagination_is_cached_per_page(edge_app, django_app, many_stories):
+    first = call(edge_app, "/news/")
+    second = call(edge_app, "/news/", query="page=2&utm_source=x")
+    assert "Page 1 of 2" in first.text and "Story number 24" in first.text
+    assert "Page 2 of 2" in second.text and "Story number 0<" in second.text and "Story number 24" not in second.text
+    assert call(edge_app, "/news/", query="page=2").body == second.body
+    assert call(edge_app, "/news/", query="utm_source=y&page=02").x_cache == "HIT"
+    assert call(edge_app, "/news/", query="page=1").body == first.body
+    assert call(edge_app, "/news/", query="page=abc").x_cache == "HIT"
+    assert django_app.calls == 3  # page 1, page 2 as asked, page 2 without utm_source
+
+
+@pytest.mark.parametrize("query,normalized", [
+    ("", ""), ("utm_source=x", ""), ("page=2", "page=2"), ("page=002&x=1", "page=2"), ("page=1", ""),
+    ("page=0", ""), ("page=-3", ""), ("page=2&page=3", "page=3"), ("page=2&page=zz", ""),
+    ("page=10000", "page=10000"), ("page=10001", ""), ("page=99999999999", ""), ("Page=2", ""),
+])
+def test_the_cache_key_keeps_only_parameters_that_change_the_page(query, normalized):
+    assert edge._normalized_query(query) == normalized
 
 
 def test_request_with_a_session_cookie_goes_to_django(edge_app, django_app, story):

@@ -1,11 +1,12 @@
 import json
+import re
 import secrets
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
-from byline.sanitize import clean_embed, clean_html
+from byline.sanitize import clean_embed, clean_html, visible_controls
 
 register = template.Library()
 
@@ -52,3 +53,17 @@ def rendition_img(rendition, **attributes):
 @register.filter(name="clean_embed")
 def clean_embed_filter(html):
     return mark_safe(clean_embed(html))
+
+
+# Stands for one hidden character; "\x00" never survives visible_controls, so it cannot be forged by the text.
+_HIDDEN = "\x00{:04X}\x00"
+_HIDDEN_MARK = re.compile(r"\x00([0-9A-F]{4,6})\x00")
+
+
+@register.filter
+def inert(text):
+    """Text from outside (a copy's URL or host, a partner's page) escaped, with every control, bidirectional
+    or zero-width character shown as a marked `<U+202E>` instead of acting on the text around it."""
+    marked = escape(visible_controls(text, show=_HIDDEN.format))
+    return mark_safe(_HIDDEN_MARK.sub(
+        r'<mark class="hidden-character" title="An invisible or control character">&lt;U+\1&gt;</mark>', marked))

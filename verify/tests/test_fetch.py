@@ -7,6 +7,7 @@ the partner site on loopback.
 
 import gzip
 import ipaddress
+import re
 import socket
 import threading
 import time
@@ -105,13 +106,13 @@ def test_a_host_resolving_to_a_private_address_is_refused_before_connecting(dns,
     dns["partner.example"] = ["127.0.0.1"]
     with pytest.raises(Refused) as refused:
         fetcher().get(partner.url("/story/", host="partner.example"))
-    assert refused.value.message == "partner.example resolves to 127.0.0.1, a loopback address"
+    assert refused.value.message == "the host resolves to an address we do not fetch (private or local: loopback)"
     assert partner.requests == []
 
 
 def test_a_host_with_any_private_address_among_public_ones_is_refused(dns):
     dns["partner.example"] = ["93.184.215.14", "10.0.0.7"]
-    with pytest.raises(Refused, match="resolves to 10.0.0.7, a private address"):
+    with pytest.raises(Refused, match=r"we do not fetch \(private or local: private\)$"):
         fetcher().get("https://partner.example/story/")
 
 
@@ -152,7 +153,7 @@ def test_a_redirect_to_a_private_address_is_refused(dns, partner):
     partner.html("/admin/secrets", "<p>internal</p>")
     with pytest.raises(Refused) as refused:
         fetcher(allow=["partner.example"]).get(partner.url("/story/", host="partner.example"))
-    assert refused.value.message == "127.0.0.1 resolves to 127.0.0.1, a loopback address"
+    assert refused.value.message == "the host resolves to an address we do not fetch (private or local: loopback)"
     assert refused.value.url == partner.url("/admin/secrets")
     assert partner.paths() == ["/story/"]
 
@@ -160,7 +161,7 @@ def test_a_redirect_to_a_private_address_is_refused(dns, partner):
 def test_a_redirect_to_the_metadata_address_is_refused(dns, partner):
     dns["partner.example"] = ["127.0.0.1"]
     partner.pages["/story/"] = (301, {"Location": "http://169.254.169.254/latest/meta-data/"}, b"")
-    with pytest.raises(Refused, match="169.254.169.254, a link-local address"):
+    with pytest.raises(Refused, match=r"we do not fetch \(private or local: link-local\)$"):
         fetcher(allow=["partner.example"]).get(partner.url("/story/", host="partner.example"))
 
 
@@ -328,3 +329,20 @@ def test_a_server_that_closes_the_connection_after_its_answer_is_read_to_the_end
     partner.html("/closing/", "<p>" + "word " * 20000 + "</p>", Connection="close")
     page = fetcher(allow=["127.0.0.1"]).get(partner.url("/closing/"))
     assert page.status == 200 and page.body.endswith(b"word </p>") and len(page.body) == 100007
+
+
+IP_ADDRESS = re.compile(r"\b\d{1,3}(\.\d{1,3}){3}\b|[0-9a-f]*:[0-9a-f]*:[0-9a-f:.]*", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.5", "169.254.169.254", "::1", "::ffff:10.0.0.5",
+                                     "fd00::5", "100.64.0.1"])
+def test_a_refusal_never_tells_how_the_host_resolved_on_our_side(dns, address, caplog):
+    """Issue #17, finding 7: editors (and, through wire pictures, agencies) see that the address is not
+    fetched, never which address it was; the server's log keeps it."""
+    dns["partner.example"] = [address]
+    with caplog.at_level("WARNING", logger="verify.fetch"), pytest.raises(Refused) as refused:
+        fetcher().get("https://partner.example/story/")
+    message = refused.value.message
+    assert message.startswith("the host resolves to an address we do not fetch (private or local")
+    assert not IP_ADDRESS.search(message), message
+    assert address in caplog.text

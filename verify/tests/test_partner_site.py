@@ -349,7 +349,7 @@ def test_a_private_address_not_allowed_is_unreachable_and_never_requested(partne
     settings.VERIFY_ALLOW_HOSTS = []
     result = verify(story, partner.html("/private/", "<p>secret</p>"))
     assert result.status == Verification.UNREACHABLE
-    assert result.error == "refused: 127.0.0.1 resolves to 127.0.0.1, a loopback address"
+    assert result.error == "refused: the host resolves to an address we do not fetch (private or local: loopback)"
     assert partner.requests == []
 
 

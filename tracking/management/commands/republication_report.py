@@ -2,17 +2,18 @@
 [--since YYYY-MM-DD] [--json]`."""
 
 import json
-import unicodedata
 from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
+from byline.sanitize import visible_controls
 from tracking.dashboard import republication, start_of
 
 
 def printable(text):
-    """Copy URLs come from browsers and partner pages: no control characters reach the terminal."""
-    return "".join("?" if unicodedata.category(char).startswith("C") else char for char in text)
+    """Copy URLs come from browsers and partner pages: no control, bidirectional or zero-width character
+    reaches the terminal; each is written out as <U+XXXX> (byline.sanitize.visible_controls)."""
+    return visible_controls(text)
 
 
 def utc_minute(moment):

@@ -5,11 +5,11 @@ each check's result and evidence). The progress bar goes to stderr. The schedule
 """
 
 import json
-import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from byline.sanitize import visible_controls
 from stories.models import StoryPage
 from tracking.copies import normalize
 
@@ -18,8 +18,9 @@ from ...runner import is_page_url, manual_target, targets, verify_targets
 
 
 def printable(text):
-    """URLs and evidence come from partners' pages: no control characters reach the terminal."""
-    return "".join("?" if unicodedata.category(char).startswith("C") else char for char in str(text))
+    """URLs and evidence come from partners' pages: no control, bidirectional or zero-width character
+    reaches the terminal; each is written out as <U+XXXX> (byline.sanitize.visible_controls)."""
+    return visible_controls(text)
 
 
 class Command(BaseCommand):
