@@ -28,6 +28,15 @@ def empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def fresh_copy_cap():
+    """Each test's readers start with no copies counted today: the pixel's cap (tracking.filters.CopyCap)
+    lives as long as the process, and another test's story may have had the same id."""
+    from tracking.endpoint import copy_cap
+
+    copy_cap.clear()
+
+
 @pytest.fixture
 def home(db):
     """The home page the migrations create (re-created after a transactional test flushed it)."""

@@ -240,6 +240,9 @@ class SQLiteWriter:
 
 writer_thread = GroupCommitRecorder(write_hits)
 rate_cap = filters.RateCap(limit=settings.PIXEL_RATE_CAP)
+
+
+copy_cap = filters.CopyCap(per_reader=settings.PIXEL_COPIES_PER_READER, per_block=settings.PIXEL_COPIES_PER_BLOCK)
 _our_host = (None, "")
 
 
@@ -321,7 +324,8 @@ def hit_from_request(environ, now=None):
 
     user_agent = environ.get("HTTP_USER_AGENT", "")[:1000]
     site = host if copy_url and copy_url != Copy.OUR_SITE else our_host()
-    row["visitor"] = visitor_key(client_ip(environ), user_agent, site, now.date())
+    ip = client_ip(environ)
+    row["visitor"] = visitor_key(ip, user_agent, site, now.date())
     if not user_agent.strip():
         row["filtered"] = filters.NO_USER_AGENT
     elif filters.is_prefetch(environ):
@@ -332,6 +336,8 @@ def hit_from_request(environ, now=None):
         row["filtered"] = filters.PARTNER_PREVIEW
     elif not rate_cap.allow(row["visitor"]):
         row["filtered"] = filters.RATE_LIMIT
+    elif not copy_cap.allow(ip, user_agent, story_id, copy_url, now.date()):
+        row["filtered"] = filters.COPY_FLOOD
     return row
 
 

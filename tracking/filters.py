@@ -1,7 +1,9 @@
 """Hits that are not readers: bots, previews, prefetches, forgeries. Each gets a reason, counted for editors."""
 
+import os
 import re
 import time
+from socket import AF_INET6, inet_ntoa, inet_pton
 
 import re2
 from crawlerdetect.providers.crawlers import data as CRAWLERS
@@ -16,6 +18,7 @@ PREFETCH = "prefetch"
 PARTNER_PREVIEW = "partner-preview"
 RATE_LIMIT = "rate-limit"
 UNSTORABLE = "unstorable"
+COPY_FLOOD = "copy-flood"
 REASONS = {
     FORGED: "Bad or missing signature",
     MALFORMED: "Not a pixel address",
@@ -26,6 +29,7 @@ REASONS = {
     PARTNER_PREVIEW: "Partner's CMS editor or preview",
     RATE_LIMIT: "Too many hits from one visitor",
     UNSTORABLE: "Refused by the database as received",
+    COPY_FLOOD: "Too many pages from one reader",
 }
 
 # What the maintained list misses or must be sure of: link previews, HTTP libraries, headless browsers and
@@ -134,3 +138,98 @@ class RateCap:
         count = counts.get(visitor, 0) + 1
         counts[visitor] = count
         return count <= self.limit
+
+
+# Networks whose addresses say only that a proxy we were not told of (BYLINE_TRUSTED_PROXIES) stands in front of
+# the pixel: there every reader would share one block, so the block cap does not apply (the reader cap does).
+_LOCAL_V4 = {"10", "127"}
+_LOCAL_V4_PAIRS = ({("172", str(second)) for second in range(16, 32)} | {("192", "168"), ("169", "254")}
+                   | {("100", str(second)) for second in range(64, 128)})
+_V4_MAPPED = bytes(10) + b"\xff\xff"
+_V6_LOOPBACK = bytes(15) + b"\x01"
+
+
+def address_block(ip):
+    """The network a reader's address belongs to, as far as one household, office or host goes: the /24 of an
+    IPv4 address, the /48 of an IPv6 one; None for a loopback or private address (a proxy we do not know).
+    Not an address (a garbled header) is a block of its own. Computed in memory, never stored."""
+    if ":" not in ip:
+        head, dot, _ = ip.rpartition(".")
+        if not dot:
+            return ip
+        first, _, rest = head.partition(".")
+        if first in _LOCAL_V4 or (first, rest.partition(".")[0]) in _LOCAL_V4_PAIRS:
+            return None
+        return head
+    try:
+        packed = inet_pton(AF_INET6, ip.partition("%")[0])
+    except (OSError, ValueError):
+        return ip
+    if packed[:12] == _V4_MAPPED:
+        return address_block(inet_ntoa(packed[12:]))
+    if packed == _V6_LOOPBACK or packed[0] & 0xFE == 0xFC or (packed[0] == 0xFE and packed[1] & 0xC0 == 0x80):
+        return None
+    return packed[:6]
+
+
+class CopyCap:
+    """At most `per_reader` copies (pages) of one story a day from one reader, and `per_block` from one address
+    block (address_block), in this process; hits on a copy the reader was already let through on pass.
+
+    The pixel's visitor key includes the copy's site, so a script sending one address's hits with a new
+    ?url= host each time is a new visitor every time (10,000 hits: 10,019 readers). The reader here is the
+    address and browser without the site. Kept in memory only, as 64-bit hashes salted per process and per
+    day (never an address); reset at each UTC day, and forgotten when it holds more than `max_copies`
+    copies, so that memory stays bounded and a doubt counts the hit. Without a lock, as RateCap: a race lets
+    one hit more through at worst. 0 for a limit turns it off."""
+
+    def __init__(self, per_reader=20, per_block=200, max_copies=200_000):
+        self.per_reader, self.per_block, self.max_copies = per_reader, per_block, max_copies
+        self._day = None
+        self._reset(None)
+
+    def _reset(self, day):
+        # reader and story: the copy's hash, or a set of them once there are two
+        self._readers, self._blocks, self._size = {}, {}, 0
+        self._salt, self._day = os.urandom(16), day
+
+    def clear(self):
+        self._reset(None)
+
+    def allow(self, ip, user_agent, story_id, copy, day):
+        if day != self._day:
+            self._reset(day)
+        readers, salt = self._readers, self._salt
+        reader = hash((salt, ip, user_agent, story_id))
+        page = hash(copy)
+        seen = readers.get(reader)
+        if seen is None:
+            count = 0
+        elif seen.__class__ is int:
+            if seen == page:
+                return True
+            count = 1
+        else:
+            if page in seen:
+                return True
+            count = len(seen)
+        if self.per_reader and count >= self.per_reader:
+            return False
+        if self.per_block:
+            block = address_block(ip)
+            if block is not None:
+                key = hash((salt, block, story_id))
+                in_block = self._blocks.get(key, 0)
+                if in_block >= self.per_block:
+                    return False
+                self._blocks[key] = in_block + 1
+        if seen is None:
+            readers[reader] = page
+        elif count == 1:
+            readers[reader] = {seen, page}
+        else:
+            seen.add(page)
+        self._size += 1
+        if self._size > self.max_copies:
+            self._reset(day)
+        return True
