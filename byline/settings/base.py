@@ -52,10 +52,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
+    "csp",  # only for its system checks: the middleware is byline.csp's
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "byline.csp.PathCSPMiddleware",  # Content-Security-Policy: see CONTENT_SECURITY_POLICY
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -188,6 +190,73 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # Byline serves uploads on local disk unless a front server takes them over; a bucket serves its own.
 SERVE_MEDIA = os.environ.get("BYLINE_SERVE_MEDIA", "0" if os.environ.get("BYLINE_MEDIA_BUCKET") else "1") == "1"
+
+# Content-Security-Policy (django-csp; byline/csp.py sends it). Public pages run only our own static scripts:
+# no inline script, so no nonce, and one header fit for every reader that the page cache (byline/edge.py) keeps
+# with the page. JSON-LD (<script type="application/ld+json">) is data the browser never runs: CSP ignores it.
+# Story bodies may embed these oEmbed providers only, and frame only the players they answer with.
+from wagtail.embeds import oembed_providers  # noqa: E402
+
+EMBED_PROVIDERS = {
+    "youtube": ["https://www.youtube.com"],
+    "vimeo": ["https://player.vimeo.com"],
+    "soundcloud": ["https://w.soundcloud.com"],
+    "spotify": ["https://open.spotify.com"],
+}
+WAGTAILEMBEDS_FINDERS = [{"class": "wagtail.embeds.finders.oembed",
+                          "providers": [getattr(oembed_providers, name) for name in EMBED_PROVIDERS]}]
+EMBED_FRAME_SOURCES = [host for hosts in EMBED_PROVIDERS.values() for host in hosts]
+
+
+def csp_media_sources(storage):
+    """Where pictures come from besides this site: the origin of the URLs the media storage builds (see
+    media_storage_from_env), read from the same options."""
+    if storage["BACKEND"] != "storages.backends.s3.S3Storage":
+        return []  # local disk: /media/ on this site, 'self'
+    options = storage["OPTIONS"]
+    if options.get("custom_domain"):
+        return [f"{options['url_protocol']}//{options['custom_domain'].split('/')[0]}"]
+    if options.get("endpoint_url"):
+        scheme, _, rest = options["endpoint_url"].partition("://")
+        return [f"{scheme}://{rest.split('/')[0]}"]
+    bucket = options["bucket_name"]
+    if "." in bucket:  # boto3 addresses a dotted bucket path-style on the regional endpoint
+        region = options.get("region_name")
+        return [f"https://s3.{region}.amazonaws.com" if region else "https://s3.amazonaws.com"]
+    return [f"https://{bucket}.s3.amazonaws.com"]
+
+
+CSP_MEDIA_SOURCES = csp_media_sources(STORAGES["default"])
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    # One style="" only: the handout pixel's (republish.handout.PIXEL_STYLE), which Chromium parses in our page
+    # when the republish dialog copies the handout as text/html. byline/tests/test_csp.py checks the hash.
+    "style-src-attr": ["'unsafe-hashes'", "'sha256-MfvV2Kd/RTdpqFMNRkA3RS+3IqjE3ehT17O/I4Iprx0='"],
+    "img-src": ["'self'", "data:", *CSP_MEDIA_SOURCES],
+    "frame-src": EMBED_FRAME_SOURCES,
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],  # appeals link to the donation page (a redirect, not a form): nothing else
+    "frame-ancestors": ["'none'"],  # no page is framed; Wagtail's previews are under /admin/
+}}
+# Wagtail's admin (and Django's) write inline <script> and style="" throughout and need 'unsafe-inline' for
+# both; they are never cached. Previews frame the admin itself ('self'); the embed chooser shows the players;
+# avatars come from Gravatar; the dashboard asks releases.wagtail.org for the latest version.
+CSP_ADMIN_URL_PREFIXES = ["/admin/", "/django-admin/"]
+CONTENT_SECURITY_POLICY_ADMIN = {"DIRECTIVES": {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", "'unsafe-inline'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:", "www.gravatar.com", *CSP_MEDIA_SOURCES],
+    "frame-src": ["'self'", *EMBED_FRAME_SOURCES],
+    "connect-src": ["'self'", "https://releases.wagtail.org"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'self'"],
+}}
 
 WAGTAIL_SITE_NAME = os.environ.get("BYLINE_SITE_NAME", "Byline")
 # The public address of the site: canonical links, feeds and handouts are built from it.
