@@ -79,15 +79,8 @@ SKIPPED = {
 # A request reads "<who> GET <address>" or "<who> POST <address> <body>". An entry the walk tried without
 # a 500 fails the test, so that the list only ever shrinks: empty it as the fixes land.
 KNOWN_500S = [
-    # Wagtail's revision comparison reads its regex route's \d+ with int(), which refuses more than 4,300 digits.
-    (r"editor GET (?=.*[0-9]{4301})/admin/pages/[0-9]+/revisions/compare/.*", "wagtail RevisionsCompareView"),
     # The admin API's find view passes ?id= to the ORM unchecked (editors only).
     (r"editor GET /admin/api/main/\w+/find/\?id=(?![0-9]+$).*", "wagtail admin API FindView"),
-    # Revision 0 is taken for "not reverting" (bool(0)), and the revision it then lacks is used.
-    (r"editor GET /admin/pages/[0-9]+/revisions/0+/revert/", "wagtail RevisionsRevertView"),
-    # Django's static serve (BYLINE_SERVE_MEDIA, development only: nginx serves /media/ in production) lets
-    # OSError "File name too long" through.
-    (r"\w+ GET /media/.{256,}", "django.views.static.serve"),
 ]
 
 # BYLINE_EVERY_HOSTILE_VALUE=1 tries every value on Wagtail's and Django's patterns too (some 3,700 requests):
