@@ -114,11 +114,16 @@ def chromium():
 
 @pytest.fixture
 def live_site(live_server, site):
-    """The default Wagtail site pointed at the live server, so full URLs in pages resolve there."""
+    """The default Wagtail site pointed at the live server, so full URLs in pages resolve there. A page that
+    shows an appeal starts the appeals' group-commit writer, whose thread has a connection of its own: it is
+    stopped afterwards, so that the connection closes before the test database is dropped."""
+    from appeals import recording
+
     host, port = live_server.url.split("//")[1].split(":")
     site.hostname, site.port = host, int(port)
     site.save()
-    return live_server
+    yield live_server
+    recording.recorder.stop()
 
 
 @pytest.fixture

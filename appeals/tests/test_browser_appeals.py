@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from appeals import recording
 from appeals.counting import count_all_new_events
 from appeals.models import AppealEvent, VariantCount
 from stories.factories import StoryPageFactory
@@ -28,13 +27,6 @@ def reader_page(chromium):
     context = chromium.new_context(user_agent=BROWSER)
     yield context.new_page()
     context.close()
-
-
-@pytest.fixture(autouse=True)
-def stop_recorder():
-    """The live server's requests start the real group-commit writer; stop it so its connection closes."""
-    yield
-    recording.recorder.stop()
 
 
 def test_a_reader_clicks_the_appeal_and_the_click_is_counted(live_site, news, support, reader_page,
