@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "byline.guards.NulPathGuard",
     "django.middleware.security.SecurityMiddleware",
     "byline.csp.PathCSPMiddleware",  # Content-Security-Policy: see CONTENT_SECURITY_POLICY
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -360,3 +360,9 @@ def test_the_admin_apis_find_answers_400_to_an_id_that_is_not_a_number(admin_cli
         assert response.status_code == 400, (bad, response.status_code)
     response = admin_client.get(f"/admin/api/main/pages/find/?id={home.pk}")
     assert response.status_code == 302 and f"/admin/api/main/pages/{home.pk}/" in response["Location"]
+
+
+def test_a_nul_in_an_address_is_not_found_before_any_view_runs(admin_client, home):
+    # PostgreSQL refuses a NUL in any text it compares: Wagtail's admin looked this segment up and answered 500.
+    for address in ("/admin/workflows/tasks/add/wagtailcore/%00/", "/admin/pages/%00/", "/news/%00/"):
+        assert admin_client.get(address).status_code == 404, address
