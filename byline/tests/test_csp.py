@@ -7,7 +7,6 @@ import hashlib
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from storages.backends.s3 import S3Storage
 from wagtail.embeds.finders import get_finders
 
@@ -54,13 +53,6 @@ def assert_public_policy(header):
     assert not any("nonce-" in value or "unsafe-inline" in value or "unsafe-eval" in value
                    for values in policy.values() for value in values)
     assert "script-src-attr" not in policy and "script-src-elem" not in policy
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

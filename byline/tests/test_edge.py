@@ -100,13 +100,6 @@ def with_headers(app, **replace):
     return wrapped
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def django_app():
     return Django()
