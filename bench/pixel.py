@@ -361,7 +361,7 @@ NGINX_STATIC = """\
 # X-Forwarded-For, access_log off for /pixel/. Only what a --proxy spec names differs from it.
 NGINX_PROXY = """\
     upstream byline_pixel {{
-        server 127.0.0.1:{upstream};
+        server {upstream};
         {keepalive}
     }}
     server {{
@@ -382,8 +382,10 @@ NGINX_PROXY = """\
 # What a --proxy spec may set (key=value, comma-separated), with byline.conf's values as defaults:
 # keepalive (idle upstream connections per nginx worker; 0 = none), buffering (proxy_buffering on|off),
 # access_log (off, or on: a log line per hit), workers and backlog (the pixel server's granian --workers and
-# --backlog).
-PROXY_DEFAULTS = {"keepalive": "64", "buffering": "on", "access_log": "off", "workers": "1", "backlog": "1024"}
+# --backlog), socket (tcp: the pixel server on a loopback port; unix: on a Unix socket), granian (more of
+# granian's options, space-separated, e.g. "--http 1").
+PROXY_DEFAULTS = {"keepalive": "64", "buffering": "on", "access_log": "off", "workers": "1", "backlog": "1024",
+                  "socket": "tcp", "granian": ""}
 
 
 def parse_proxy(spec):
@@ -403,7 +405,8 @@ def proxy_label(settings):
 
 def start_nginx(procs, gif, port, workers=1, upstream=None, proxy=None):
     """nginx serving the GIF from disk or, given the pixel server's `upstream` port and `proxy` settings,
-    proxying /pixel/ to it as deploy/nginx/byline.conf does; the same http block either way."""
+    proxying /pixel/ to it as deploy/nginx/byline.conf does; the same http block either way. `upstream` is a
+    port or a Unix socket's path."""
     ndir = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
     ndir.chmod(0o755)  # the worker runs as nobody when started by root
     (ndir / "html").mkdir(mode=0o755)
@@ -415,7 +418,8 @@ def start_nginx(procs, gif, port, workers=1, upstream=None, proxy=None):
     else:
         keepalive = int(proxy["keepalive"])
         server = NGINX_PROXY.format(
-            port=port, upstream=upstream, keepalive=f"keepalive {keepalive};" if keepalive else "",
+            port=port, upstream=f"unix:{upstream}" if isinstance(upstream, Path) else f"127.0.0.1:{upstream}",
+            keepalive=f"keepalive {keepalive};" if keepalive else "",
             access_log=f"{ndir}/access.log" if proxy["access_log"] == "on" else "off",
             extra=f"proxy_buffering {proxy['buffering']};")
     conf = ndir / "nginx.conf"
@@ -709,11 +713,12 @@ def _loop_version(pages, name):
 
 
 def server_command(kind, port, threads=None, workers=1, target="byline.wsgi:application", task_impl=None,
-                   backlog=None):
+                   backlog=None, extra=()):
     if kind == "rsgi":  # granian's event loop answers the pixel; the site runs in the app's own threads
+        bind = (["--uds", str(port), "--uds-permissions", "666"] if isinstance(port, Path) else ["--host", "127.0.0.1", "--port", str(port)])
         return [str(VENV_BIN / "granian"), "--interface", "rsgi", "--loop", RSGI_LOOP, "--task-impl",
-                task_impl or RSGI_TASK_IMPL, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-                "--log-level", "warning", "--no-ws", *(["--backlog", str(backlog)] if backlog else []), target]
+                task_impl or RSGI_TASK_IMPL, *bind, "--workers", str(workers),
+                "--log-level", "warning", "--no-ws", *(["--backlog", str(backlog)] if backlog else []), *extra, target]
     if kind == "granian":
         return [str(VENV_BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(workers), "--blocking-threads", str(threads or 1), "--log-level", "warning",
@@ -893,13 +898,19 @@ def main(args):
         gif = None
         for cfg in configs:
             name, path, port = cfg["name"], cfg["path"], pages.free_port()
+            unix = bool(cfg["proxy"]) and cfg["proxy"]["socket"] == "unix"
+            if unix:  # only nginx reaches it, so it is checked through nginx below
+                tmp.chmod(0o711)  # nginx's worker runs as nobody when started by root, and must reach it
+                port = tmp / f"pixel-{len(servers)}.sock"
             proc = procs.start(name, server_command(cfg["kind"], port, cfg["threads"], cfg["workers"], cfg["target"],
-                                                    cfg["task_impl"], cfg["backlog"]),
-                               env=cfg["env"], log_path=tmp / f"server-{port}.log")
-            status, headers, body = pages.wait_ready(proc, port, path)
-            if status != 200 or headers.get("content-type") != "image/gif" or len(body) != 43:
-                raise RuntimeError(f"{name}: {path} answered {status} {headers} {body[:200]!r}")
-            gif = gif or body
+                                                    cfg["task_impl"], cfg["backlog"],
+                                                    cfg["proxy"]["granian"].split() if cfg["proxy"] else ()),
+                               env=cfg["env"], log_path=tmp / f"server-{len(servers)}.log")
+            if not unix:
+                status, headers, body = pages.wait_ready(proc, port, path)
+                if status != 200 or headers.get("content-type") != "image/gif" or len(body) != 43:
+                    raise RuntimeError(f"{name}: {path} answered {status} {headers} {body[:200]!r}")
+                gif = gif or body
             server = {"name": name, "port": port, "path": path, "proc": proc, "group": proc.pid, "groups": (),
                       "table": cfg["table"], "durable": cfg["durable"], "load": cfg["load"],
                       "postgres": bool(cfg["table"] and cfg["table"].postgres_url)}
@@ -908,6 +919,10 @@ def main(args):
                 front = start_nginx(procs, gif, front_port, cfg["nginx_workers"], port, cfg["proxy"])
                 nginx_procs.append(front)
                 status, headers, body = pages.wait_ready(front, front_port, path)
+                deadline = time.monotonic() + 60
+                while status == 502 and unix and time.monotonic() < deadline:  # the socket is not there yet
+                    time.sleep(0.2)
+                    status, headers, body = pages.wait_ready(front, front_port, path)
                 if status != 200 or body != gif:
                     raise RuntimeError(f"{name}: nginx answered {status} with {body[:200]!r}")
                 server.update(port=front_port, proc=front, group=front.pid, groups=(proc.pid,), pixel=proc,

@@ -88,14 +88,17 @@ def delete_old_salts(now=None):
 
 def client_ip(environ):
     """The reader's address: REMOTE_ADDR, or the nearest untrusted address in X-Forwarded-For when (and only
-    when) the request came through one of our configured proxies."""
+    when) the request came through one of our configured proxies.
+
+    A peer on a Unix socket (no REMOTE_ADDR) counts as one of them: only processes allowed to open the
+    socket's file reach it, and deploy/ gives that right to nginx alone."""
     remote = environ.get("REMOTE_ADDR", "")
     forwarded = environ.get("HTTP_X_FORWARDED_FOR")
     proxies = settings.TRUSTED_PROXIES
     if not forwarded or not proxies:
         return remote
     proxies = tuple(proxies)
-    if not _trusted(remote, proxies):
+    if remote and not _trusted(remote, proxies):
         return remote
     for address in reversed(forwarded.split(",")):
         address = address.strip()

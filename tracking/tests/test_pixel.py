@@ -203,3 +203,12 @@ def test_the_readers_address_follows_the_trusted_proxies_setting_as_it_changes(s
     garbled = {"REMOTE_ADDR": "10.1.1.1", "HTTP_X_FORWARDED_FOR": "not an address, 10.2.2.2"}
     assert client_ip(garbled) == "not an address"
     assert client_ip({"REMOTE_ADDR": "10.1.1.1", "HTTP_X_FORWARDED_FOR": "10.3.3.3"}) == "10.1.1.1"
+
+
+def test_a_peer_on_a_unix_socket_is_trusted_as_our_proxy_only_when_proxies_are_configured(settings):
+    # granian on a Unix socket hands over no peer address: only nginx, allowed to open the socket, gets there.
+    over_socket = {"REMOTE_ADDR": "", "HTTP_X_FORWARDED_FOR": "198.51.100.7, 127.0.0.1"}
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    assert client_ip(over_socket) == "198.51.100.7"
+    settings.TRUSTED_PROXIES = []
+    assert client_ip(over_socket) == ""
