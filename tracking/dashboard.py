@@ -239,6 +239,8 @@ def republication(story_id=None, since=None):
         stories.append({
             "story_id": sid, "title": story_title(sid, page), "url": (page.get_full_url() or "") if page else "",
             "copies": [{"copy": row["url"], "first_seen": row["first_seen"], "last_seen": row["last_seen"],
-                        "views": row["views"], "readers": row["readers"]} for row in report["copies"]],
+                        "views": row["views"], "readers": row["readers"],
+                        "found_by_byline": row["found_by_byline"], "origin": row["origin"],
+                        "finding": row["finding"]} for row in report["copies"]],
         })
     return stories

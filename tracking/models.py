@@ -46,11 +46,19 @@ class JournalMark(models.Model):
 
 class Copy(models.Model):
     """One republished page of one story (normalized URL, or the partner's origin when the browser sent no
-    path), or our own site."""
+    path), or our own site.
+
+    A copy known only by its origin keeps that as `url`, which is what its hits carry, before and after
+    Byline finds the page itself (verify.discover): the page's address is `found_url`, and reports show it
+    in place of the origin, so that views and readers from before and after the finding stay one row."""
 
     OUR_SITE = "our-site"
     # A partner's page whose reader's browser sent neither our script's page address nor a Referer.
     UNKNOWN = "unknown"
+
+    FOUND, SEVERAL, NONE = "found", "several", "none"
+    FOUND_CHOICES = [(FOUND, "Found by Byline"), (SEVERAL, "Several pages carry the story"),
+                     (NONE, "No page found")]
 
     story_id = models.BigIntegerField()
     url = models.CharField(max_length=500)
@@ -58,20 +66,49 @@ class Copy(models.Model):
                             help_text="The partner's host; empty for our site.")
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
+    found_url = models.CharField(max_length=500, blank=True,
+                                 help_text="The page's full address, found by Byline (origin-only copies).")
+    found_status = models.CharField(max_length=8, blank=True, choices=FOUND_CHOICES,
+                                    help_text="What looking for the page found; empty: not looked yet.")
+    found_note = models.CharField(max_length=1000, blank=True, help_text="The pages found, or what was read.")
+    found_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["story_id", "url"], name="copy_unique_per_story")]
 
     def __str__(self):
-        return {self.OUR_SITE: "our site", self.UNKNOWN: "unknown page (no address sent)"}.get(self.url, self.url)
+        return {self.OUR_SITE: "our site", self.UNKNOWN: "unknown page (no address sent)"}.get(
+            self.url, self.address)
 
     def save(self, *args, **kwargs):
         self.host = host_of_copy(self.url)
         super().save(*args, **kwargs)
 
     @property
+    def address(self):
+        """The page's address: as hits named it, or as Byline found it for an origin-only copy."""
+        return self.found_url or self.url
+
+    @property
+    def is_origin_only(self):
+        return self.url not in (self.OUR_SITE, self.UNKNOWN) and "/" not in self.url.partition("://")[2]
+
+    @property
     def is_own(self):
         return self.url == self.OUR_SITE
+
+    def finding(self):
+        """What reports say of how the page is known, for copies known only by their site; "" otherwise."""
+        if not self.is_origin_only:
+            return ""
+        if self.found_status == self.FOUND:
+            return f"Found by Byline: readers' browsers sent only {self.url}."
+        if self.found_status == self.SEVERAL:
+            pages = self.found_note.split(": ", 1)[-1].split(". Their")[0]
+            return f"Several pages on this site carry the story ({pages}); their hits cannot be told apart."
+        if self.found_status == self.NONE:
+            return "Only the site is known: Byline found no page with this story in its feeds and sitemaps."
+        return "Only the site is known: Byline has not looked for the page yet."
 
 
 def host_of_copy(url):

@@ -85,17 +85,34 @@ def story_report(story_id, since=None, until=None):
         row["copy"]: row
         for row in rollups.values("copy").annotate(hits=Sum("hits"), views=Sum("views"), readers=Sum("readers"))
     }
-    copies = []
-    for copy in Copy.objects.filter(pk__in=per_copy.keys()):
-        counts = per_copy[copy.pk]
-        copies.append({
-            "copy": copy, "url": str(copy), "host": copy.host, "own": copy.is_own,
-            "first_seen": copy.first_seen, "last_seen": copy.last_seen,
-            "hits": counts["hits"], "views": counts["views"], "readers": counts["readers"],
-        })
+    copies = _by_address(Copy.objects.filter(pk__in=per_copy.keys()), per_copy, ("hits", "views", "readers"))
     copies.sort(key=lambda row: (-row["readers"], row["url"]))
     totals, by_day = totals_and_days(rollups)
     return {"story_id": story_id, "totals": totals, "copies": copies, "by_day": by_day}
+
+
+def _by_address(copies, counts, fields):
+    """One row per page: a copy known by its site whose page Byline found (Copy.found_url) shares its row
+    with the copy whose hits named that page, if any, so one page's readers are one figure."""
+    rows = {}
+    for copy in copies:
+        own_counts = counts.get(copy.pk, {})
+        key = (copy.story_id, copy.address)
+        row = rows.get(key)
+        if row is None:
+            rows[key] = row = {
+                "copy": copy, "url": str(copy), "story_id": copy.story_id, "host": copy.host, "own": copy.is_own,
+                "first_seen": copy.first_seen, "last_seen": copy.last_seen,
+                "found_by_byline": False, "origin": "", "finding": "", **{name: 0 for name in fields},
+            }
+        else:
+            row["first_seen"] = min(row["first_seen"], copy.first_seen)
+            row["last_seen"] = max(row["last_seen"], copy.last_seen)
+        for name in fields:
+            row[name] += own_counts.get(name, 0)
+        if copy.is_origin_only:
+            row.update(found_by_byline=bool(copy.found_url), origin=copy.url, finding=copy.finding())
+    return list(rows.values())
 
 
 def top_stories(since=None, until=None, limit=10):
@@ -120,10 +137,9 @@ def republisher_report(host, since=None, until=None):
     rollups = _in_range(Rollup.objects.filter(copy__host=host), since, until)
     counts = {row["copy"]: row for row in rollups.values("copy").annotate(views=Sum("views"), readers=Sum("readers"))}
     titles = dict(StoryPage.objects.filter(pk__in={c.story_id for c in copies}).values_list("pk", "title"))
-    rows = [{"copy": c, "url": c.url, "story_id": c.story_id, "title": titles.get(c.story_id, ""),
-             "first_seen": c.first_seen, "last_seen": c.last_seen,
-             "views": counts.get(c.pk, {}).get("views", 0), "readers": counts.get(c.pk, {}).get("readers", 0)}
-            for c in copies]
+    rows = _by_address(copies, counts, ("views", "readers"))
+    for row in rows:
+        row["title"] = titles.get(row["story_id"], "")
     rows.sort(key=lambda row: (-row["readers"], row["url"]))
     totals, by_day = totals_and_days(rollups)
     return {"host": host, "copies": rows, "totals": totals, "by_day": by_day}

@@ -13,3 +13,5 @@ class VerifyConfig(AppConfig):
         # verify_copy at once): 50 copies in at most 5 minutes every 10, the pace of 5 a minute it always had.
         register("verify_due_copies", command="verify_due_copies", options={"limit": 50, "budget": 300},
                  every=600, queue=SLOW)
+        # Finding the pages of copies known only by their site reads a few feeds and pages per copy.
+        register("discover_copies", command="discover_copies", options={"limit": 10}, every=600, queue=SLOW)

@@ -8,7 +8,7 @@ from tracking.models import Copy
 
 from .checks import CHECKS, LABELS
 from .models import ManualCopy, Verification
-from .runner import copy_target, is_page_url, latest, manual_target, targets
+from .runner import copy_target, latest, manual_target, page_targets, targets
 
 STATUS_ORDER = [Verification.ISSUES, Verification.REMOVED, Verification.UNREACHABLE, Verification.COMPLIANT]
 STATUS_LABELS = dict(Verification.STATUS_CHOICES)
@@ -79,8 +79,7 @@ def story(story_id):
 def republisher(host):
     host = host.lower()
     prefixes = Q(url__startswith=f"http://{host}") | Q(url__startswith=f"https://{host}")
-    chosen = [copy_target(copy) for copy in Copy.objects.filter(prefixes).order_by("story_id", "pk")
-              if is_page_url(copy.url)]
+    chosen = [copy_target(copy) for copy in page_targets(Copy.objects.filter(prefixes).order_by("story_id", "pk"))]
     chosen += [manual_target(manual) for manual in ManualCopy.objects.filter(prefixes).order_by("story_id", "pk")]
     chosen = [target for target in chosen if target.host == host]
     if not chosen:

@@ -54,7 +54,17 @@ def is_page_url(url):
 
 
 def copy_target(copy):
-    return Target("copy", copy.pk, copy.story_id, copy.url, copy.first_seen)
+    """The copy's page: where hits named it, or where Byline found it (verify.discover)."""
+    return Target("copy", copy.pk, copy.story_id, copy.address, copy.first_seen)
+
+
+def page_targets(copies):
+    """Targets of the copies with a page to fetch; a page found by Byline that hits also named is checked once."""
+    copies = list(copies)
+    found = [copy.found_url for copy in copies if copy.found_url]
+    named = set(Copy.objects.filter(url__in=found).values_list("story_id", "url")) if found else set()
+    return [copy for copy in copies if is_page_url(copy.address)
+            and not (copy.found_url and (copy.story_id, copy.found_url) in named)]
 
 
 def manual_target(manual):
@@ -69,8 +79,8 @@ def targets(story_id=None, url=None):
         copies, manuals = copies.filter(story_id=story_id), manuals.filter(story_id=story_id)
     if url is not None:
         wanted = normalize(url) or url
-        copies, manuals = copies.filter(url=wanted), manuals.filter(url__in={url, wanted})
-    found = [copy_target(copy) for copy in copies.order_by("story_id", "pk") if is_page_url(copy.url)]
+        copies, manuals = copies.filter(Q(url=wanted) | Q(found_url=wanted)), manuals.filter(url__in={url, wanted})
+    found = [copy_target(copy) for copy in page_targets(copies.order_by("story_id", "pk"))]
     found += [manual_target(manual) for manual in manuals.order_by("story_id", "pk")]
     return found
 
@@ -87,7 +97,7 @@ def due_targets(hours=None, limit=None, now=None):
               .filter(Q(last__isnull=True) | Q(last__lt=cutoff)))
     manuals = (ManualCopy.objects.annotate(last=Subquery(last.filter(manual=OuterRef("pk"))[:1]))
                .filter(Q(last__isnull=True) | Q(last__lt=cutoff)))
-    waiting = [(copy.last, copy_target(copy)) for copy in copies if is_page_url(copy.url)]
+    waiting = [(copy.last, copy_target(copy)) for copy in page_targets(copies)]
     waiting += [(manual.last, manual_target(manual)) for manual in manuals]
     epoch = timezone.now() - timedelta(days=36500)
     waiting.sort(key=lambda pair: (pair[0] or epoch, pair[1].key))

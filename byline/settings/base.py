@@ -338,6 +338,7 @@ VERIFY_CONNECT_TIMEOUT = float(os.environ.get("BYLINE_VERIFY_CONNECT_TIMEOUT", "
 VERIFY_TOTAL_TIMEOUT = float(os.environ.get("BYLINE_VERIFY_TOTAL_TIMEOUT", "15"))
 VERIFY_MAX_BYTES = int(os.environ.get("BYLINE_VERIFY_MAX_BYTES", str(3 * 1024 * 1024)))
 VERIFY_EVIDENCE_DAYS = float(os.environ.get("BYLINE_VERIFY_EVIDENCE_DAYS", "90"))
+DISCOVER_INTERVAL_HOURS = float(os.environ.get("BYLINE_DISCOVER_INTERVAL_HOURS", "6"))
 # The wire desk (wire/): fetching pictures named in ninjs items, and the push endpoint's size limit.
 WIRE_ALLOW_HOSTS = env_list("BYLINE_WIRE_ALLOW_HOSTS")  # private hosts that may serve renditions
 WIRE_FETCH_CONNECT_TIMEOUT = float(os.environ.get("BYLINE_WIRE_FETCH_CONNECT_TIMEOUT", "5"))

@@ -50,18 +50,21 @@ def counted(harbor, schools):
     count_all_new_hits(now=NOV_22 + timedelta(days=1))
 
 
+NOT_FOUND_BY_BYLINE = {"found_by_byline": False, "origin": "", "finding": ""}
+
+
 def test_json_gives_one_object_per_story_most_read_first(counted, harbor, schools):
     stories = json.loads(report("--json"))
     assert stories == [
         {"story_id": harbor.pk, "title": "Harbor cleanup begins", "url": harbor.full_url, "copies": [
             {"copy": PARTNER, "first_seen": "2026-11-20T12:00:00+00:00", "last_seen": "2026-11-22T12:00:00+00:00",
-             "views": 4, "readers": 3},
+             "views": 4, "readers": 3, **NOT_FOUND_BY_BYLINE},
             {"copy": "our site", "first_seen": "2026-11-20T12:00:00+00:00",
-             "last_seen": "2026-11-20T12:00:00+00:00", "views": 1, "readers": 1},
+             "last_seen": "2026-11-20T12:00:00+00:00", "views": 1, "readers": 1, **NOT_FOUND_BY_BYLINE},
         ]},
         {"story_id": schools.pk, "title": "Schools reopen", "url": schools.full_url, "copies": [
             {"copy": "our site", "first_seen": "2026-11-20T12:00:00+00:00",
-             "last_seen": "2026-11-20T12:00:00+00:00", "views": 1, "readers": 1},
+             "last_seen": "2026-11-20T12:00:00+00:00", "views": 1, "readers": 1, **NOT_FOUND_BY_BYLINE},
         ]},
     ]
 

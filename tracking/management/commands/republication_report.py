@@ -35,7 +35,10 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", dest="as_json",
                             help='JSON instead of a table: a list with one object per story, '
                                  '{"story_id", "title", "url", "copies": [{"copy", "first_seen", "last_seen", '
-                                 '"views", "readers"}]}.')
+                                 '"views", "readers", "found_by_byline", "origin", "finding"}]}. "copy" is the '
+                                 'page\'s address; for a copy whose readers sent only the site, the page Byline '
+                                 'found (found_by_byline true, origin the site) or the site, with "finding" '
+                                 'saying what the search found.')
 
     def handle(self, *args, story=None, since=None, as_json=False, **options):
         since_moment = None
@@ -79,7 +82,10 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"  {copy['views']:>7,}  {copy['readers']:>7,}  {utc_minute(copy['first_seen']):<16}  "
                     f"{utc_minute(copy['last_seen']):<16}  {printable(copy['copy'])}"
+                    + ("  (found by Byline)" if copy["found_by_byline"] else "")
                 )
+                if copy["finding"] and not copy["found_by_byline"]:
+                    self.stdout.write(f"  {'':>7}  {'':>7}  {'':<16}  {'':<16}  {printable(copy['finding'])}")
             views = sum(copy["views"] for copy in entry["copies"])
             readers = sum(copy["readers"] for copy in entry["copies"])
             copies = len(entry["copies"])

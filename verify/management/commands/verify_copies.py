@@ -1,7 +1,9 @@
 """Verify republished copies now: `python manage.py verify_copies [--story ID] [--url URL] [--json]`.
 
-Without options every known copy is checked. `--json` prints one JSON object per copy and line (status,
-each check's result and evidence). The progress bar goes to stderr. The schedule uses `verify_due_copies`.
+Without options every known copy is checked. With `--story`, the story's copies known only by their site are
+first looked for in that site's feeds and sitemaps (verify.discover), and each page found is checked too.
+`--json` prints one JSON object per copy and line (status, each check's result and evidence). The progress bar
+and what the search found go to stderr. The schedule uses `verify_due_copies` and `discover_copies`.
 """
 
 import json
@@ -13,6 +15,7 @@ from byline.sanitize import visible_controls
 from stories.models import StoryPage
 from tracking.copies import normalize
 
+from ...discover import discover_copies
 from ...models import ManualCopy
 from ...runner import is_page_url, manual_target, targets, verify_targets
 
@@ -61,6 +64,10 @@ class Command(BaseCommand):
     def choose(self, story_id, url):
         if story_id is not None and not StoryPage.objects.filter(pk=story_id).exists():
             raise CommandError(f"No story with id {story_id}.")
+        if story_id is not None and url is None:
+            for outcome in discover_copies(story_id, due=False):
+                if self.verbosity > 0:
+                    self.stderr.write(printable(outcome.line()))
         chosen = targets(story_id=story_id, url=url)
         if url is None or chosen:
             return chosen
