@@ -22,27 +22,20 @@ job's best case.
 """
 
 import argparse
-import contextlib
-import json
 import os
 import platform
 import random
 import secrets
-import shutil
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import reports  # after the path: the site, the writers and the visitor keys of the reports bench
-
-ROOT = reports.ROOT
-PYTHON = sys.executable
+import common
+import reports  # the writers and the visitor keys of the reports bench
+from common import PYTHON, log
 
 
 def peak_hits(n, seconds, story_ids, end, seed=7):
@@ -83,7 +76,7 @@ def peak_hits(n, seconds, story_ids, end, seed=7):
 
 
 def worker(args):
-    reports.setup_django()
+    common.setup_django()
     from django.db import connection
     from django.db.models import Sum
 
@@ -104,66 +97,47 @@ def worker(args):
             cursor.execute("ANALYZE")
     write_s = time.monotonic() - t0
     log(f"  {n:,} hits written in {write_s:.0f}s; counting ...")
-    busy = reports.background_load(1.0)
+    busy = common.background_load(1.0)
     t0, c0 = time.monotonic(), time.process_time()
     counted = count_all_new_hits(now=end + timedelta(minutes=1))
     count_s, count_cpu = time.monotonic() - t0, time.process_time() - c0
     rollup_hits = Rollup.objects.aggregate(n=Sum("hits"))["n"] or 0
     filtered_hits = FilteredCount.objects.aggregate(n=Sum("hits"))["n"] or 0
-    print("RESULT " + json.dumps({
+    common.emit({
         "vendor": connection.vendor, "hits": n, "stories": len(story_ids), "counted": counted, "count_s": count_s,
         "count_cpu_s": count_cpu, "rate": counted / count_s, "visits": Visit.objects.count(),
         "rollups": Rollup.objects.count(), "adds_up": rollup_hits + filtered_hits == n == counted,
-        "busy_before": busy}))
-
-
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
+        "busy_before": busy})
 
 
 def run_worker(env, args, label):
     cmd = [PYTHON, __file__, "--worker", "--intake", str(args.intake), "--peak-seconds", str(args.peak_seconds),
            "--stories", str(args.stories)]
     log(f"{label}: {int(args.intake * args.peak_seconds):,} hits ...")
-    out = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, timeout=3600, check=False)
-    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
-    if out.returncode != 0 or line is None:
-        raise RuntimeError(f"worker failed on {label} ({out.returncode})")
-    return {"label": label, "load": Path("/proc/loadavg").read_text().split()[0], **json.loads(line[7:])}
+    result = common.worker_result(cmd, env, f"worker on {label}", timeout=3600, quiet=False)
+    return {"label": label, "load": Path("/proc/loadavg").read_text().split()[0], **result}
 
 
 def main(args):
     tmp = Path(tempfile.mkdtemp(prefix="bench-counting-"))
-    pg_name = f"bench_counting_{secrets.token_hex(4)}"
-    pg_made = False
     try:
         print(f"Machine: {os.cpu_count()} cores; Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}; "
               f"load average before: {Path('/proc/loadavg').read_text().split()[0]}")
         results = []
-        var = tmp / "sqlite"
-        reports.build(reports.site_env(var), "SQLite")
-        results.append(run_worker(reports.site_env(var), args, "SQLite"))
-        if args.postgres:
-            try:
-                socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-            except OSError:
-                print("PostgreSQL skipped: nothing answers on 127.0.0.1:5432.")
-            else:
-                reports.pg_admin(f"CREATE DATABASE {pg_name}")
-                pg_made = True
-                env = reports.site_env(tmp / "pg", DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{pg_name}")
-                reports.build(env, "PostgreSQL")
+        env = common.site_env(tmp / "sqlite")
+        common.build_site(env, "SQLite")
+        results.append(run_worker(env, args, "SQLite"))
+        if args.postgres and not common.postgres_answers():
+            print("PostgreSQL skipped: nothing answers on 127.0.0.1:5432.")
+        elif args.postgres:
+            with common.postgres_database(f"bench_counting_{secrets.token_hex(4)}") as url:
+                env = common.site_env(tmp / "pg", DATABASE_URL=url)
+                common.build_site(env, "PostgreSQL")
                 results.append(run_worker(env, args, "PostgreSQL"))
         print_results(results, args)
         return 0
-    except KeyboardInterrupt:
-        log("Interrupted.")
-        return 130
     finally:
-        if pg_made:
-            with contextlib.suppress(Exception):
-                reports.pg_admin(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")
-        shutil.rmtree(tmp, ignore_errors=True)
+        common.remove(tmp)
 
 
 def print_results(results, args):
@@ -172,21 +146,20 @@ def print_results(results, args):
     print(f"A peak of {intake:,.0f} hits/s for {seconds:.0f} s over {args.stories} stories, counted afterwards by "
           f"count_all_new_hits in one process; behind = hits waiting when the peak ends had the job run "
           f"throughout at this rate; catch-up = seconds to count them afterwards at {after:,.0f} hits/s of intake.")
-    print("| Database | hits | counted/s (wall) | CPU s / wall s | visits | rollups | adds up | behind at peak end "
-          "| catch-up s | load average |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
     for r in results:
         rate = r["rate"]
         behind = max(0.0, (intake - rate) * seconds)
         catch_up = behind / (rate - after) if rate > after else float("inf")
-        print(f"| {r['label']} | {r['hits']:,} | {rate:,.0f} | {r['count_cpu_s'] / r['count_s']:.2f} "
-              f"| {r['visits']:,} | {r['rollups']:,} | {'yes' if r['adds_up'] else 'NO'} | {behind:,.0f} "
-              f"({behind / intake:.0f} s of intake) | {catch_up:,.0f} | {r['load']} |")
+        rows.append([r["label"], f"{r['hits']:,}", f"{rate:,.0f}", f"{r['count_cpu_s'] / r['count_s']:.2f}",
+                     f"{r['visits']:,}", f"{r['rollups']:,}", "yes" if r["adds_up"] else "NO",
+                     f"{behind:,.0f} ({behind / intake:.0f} s of intake)", f"{catch_up:,.0f}", r["load"]])
+    common.table(["Database", "hits", "counted/s (wall)", "CPU s / wall s", "visits", "rollups", "adds up",
+                  "behind at peak end", "catch-up s", "load average"], rows)
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = common.parser(__doc__)
     p.add_argument("--intake", type=float, default=20_000, help="hits per second at the peak (default 20,000)")
     p.add_argument("--peak-seconds", type=float, default=60, help="length of the peak (default 60)")
     p.add_argument("--after-intake", type=float, default=0,
@@ -199,7 +172,4 @@ def parse_args(argv=None):
 
 if __name__ == "__main__":
     arguments = parse_args()
-    if arguments.worker:
-        worker(arguments)
-        sys.exit(0)
-    sys.exit(main(arguments))
+    sys.exit(worker(arguments) if arguments.worker else common.run(main, arguments))

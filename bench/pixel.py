@@ -48,24 +48,22 @@ import os
 import platform
 import secrets
 import shutil
-import signal
-import socket
 import sqlite3
-import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-VENV_BIN = Path(PYTHON).parent
+try:
+    from . import common  # as bench.pixel, in a server
+except ImportError:
+    import common  # as a script: bench/ is on the path
+
+log, fmt = common.log, common.fmt
+
 RATIO_GOAL = 1 / 3
 P99_GOAL_MS = 5.0
 POSTGRES_DB = "bench_pixel"
-POSTGRES_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -85,16 +83,9 @@ def storing_nothing(app):
     return app
 
 
-def _django():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "byline.settings.production")
-    import django
-
-    django.setup()
-
-
 def _build(name):
     if name in ("bare_gif", "bare_gif_rsgi"):
-        _django()
+        common.setup_django()
         from tracking.endpoint import GIF, GIF_HEADERS, GIF_HEADERS_WITH_LENGTH
 
         def bare_gif(environ, start_response):
@@ -118,24 +109,6 @@ def __getattr__(name):  # PEP 562: granian's getattr(module, "bare_gif") lands h
     app = _build(name)
     globals()[name] = app
     return app
-
-
-# --------------------------------------------------------------------------------------------------------
-# Helpers shared with the story page benchmark
-
-def _pages():
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import pages
-
-    return pages
-
-
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
-
-
-def fmt(value, spec):
-    return "-" if value is None else format(value, spec)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -238,15 +211,11 @@ def wrk_script(load):
 
 def make_wrk(script, wrk_threads):
     def run_wrk(url, connections, duration):
-        cmd = ["wrk", f"-t{wrk_threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "--latency",
-               "-s", str(script), url]
-        env = {**os.environ, "BENCH_RUN": secrets.token_hex(4)}
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=False,
-                             env=env).stdout
-        line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
-        if line is None:
+        out = common.wrk(url, connections, duration, wrk_threads, script, env={**os.environ,
+                                                                              "BENCH_RUN": secrets.token_hex(4)})
+        r = common.result_of(out)
+        if r is None:
             raise RuntimeError(f"could not read wrk output:\n{out}")
-        r = json.loads(line[len("RESULT "):])
         seconds = r["duration_us"] / 1e6
         errors = r["connect"] + r["read"] + r["write"] + r["timeout"]
         return {"rps": r["requests"] / seconds, "p50_ms": r["p50_us"] / 1000, "p99_ms": r["p99_us"] / 1000,
@@ -256,93 +225,30 @@ def make_wrk(script, wrk_threads):
 
 
 def run_python_client(url, connections, duration, load="pool"):
-    """One thread per connection, keep-alive, distinct page URL and User-Agent per request (far weaker than
-    wrk: ratios only)."""
-    import http.client
+    """The Lua script's requests from common.run_python_client: a distinct page URL and User-Agent per request."""
     from urllib.parse import quote, urlsplit
 
-    parts = urlsplit(url)
-    deadline = time.monotonic() + duration
-    lock = threading.Lock()
-    totals = {"answered": 0, "non2xx": 0, "errors": 0, "sent": 0}
-    latencies = []
+    path, run = urlsplit(url).path, secrets.token_hex(4)
 
-    run = secrets.token_hex(4)
+    def request(tid, n):
+        host = f"p{(n // len(USER_AGENTS)) % PARTNER_HOSTS}.partner.example"
+        ua = (f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.{n}.{tid} "
+              "Safari/537.36") if load == "new-agent" else USER_AGENTS[n % len(USER_AGENTS)]
+        headers = {"User-Agent": ua, "Referer": f"https://{host}/"}
+        if load == "proxied":
+            headers["X-Forwarded-For"] = _forwarded_for(n)
+        return f"{path}?url={quote(f'https://{host}/p/{run}.{tid}-{n}', safe='')}", headers
 
-    def worker(tid):
-        conn, mine, n = None, [], 0
-        answered = non2xx = errors = 0
-        while time.monotonic() < deadline:
-            n += 1
-            host = f"p{(n // len(USER_AGENTS)) % PARTNER_HOSTS}.partner.example"
-            path = f"{parts.path}?url={quote(f'https://{host}/p/{run}.{tid}-{n}', safe='')}"
-            ua = (f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.{n}.{tid} "
-                  "Safari/537.36") if load == "new-agent" else USER_AGENTS[n % len(USER_AGENTS)]
-            headers = {"User-Agent": ua, "Referer": f"https://{host}/"}
-            if load == "proxied":
-                headers["X-Forwarded-For"] = _forwarded_for(n)
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-                t0 = time.perf_counter()
-                conn.request("GET", path, headers=headers)
-                resp = conn.getresponse()
-                resp.read()
-                mine.append((time.perf_counter() - t0) * 1000)
-                if resp.status == 200:
-                    answered += 1
-                else:
-                    non2xx += 1
-            except (OSError, http.client.HTTPException):
-                errors += 1
-                if conn is not None:
-                    conn.close()
-                conn = None
-        if conn is not None:
-            conn.close()
-        with lock:
-            latencies.extend(mine)
-            totals["answered"] += answered
-            totals["non2xx"] += non2xx
-            totals["errors"] += errors
-            totals["sent"] += n
-
-    threads = [threading.Thread(target=worker, args=(i + 1,), daemon=True) for i in range(min(connections, 64))]
-    start = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(duration + 30)
-    elapsed = time.monotonic() - start
-    latencies.sort()
-    pick = (lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))]) if latencies else (lambda q: None)
-    return {"rps": len(latencies) / elapsed, "p50_ms": pick(0.5), "p99_ms": pick(0.99),
-            "max_ms": latencies[-1] if latencies else None, "requests": len(latencies), **totals}
+    return common.run_python_client(url, connections, duration, request)
 
 
 # --------------------------------------------------------------------------------------------------------
 # nginx
 
-NGINX_CONF = """\
-daemon off;
-worker_processes {workers};
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    types {{ image/gif gif; }}
-    default_type application/octet-stream;
+NGINX_HTTP = """\
+    types { image/gif gif; }
     keepalive_requests 1000000;
-    etag off;
-    client_body_temp_path {dir}/tmp;
-    proxy_temp_path {dir}/tmp;
-    fastcgi_temp_path {dir}/tmp;
-    uwsgi_temp_path {dir}/tmp;
-    scgi_temp_path {dir}/tmp;
-{server}
-}}
-"""
+    etag off;"""
 
 NGINX_STATIC = """\
     server {{
@@ -407,12 +313,7 @@ def start_nginx(procs, gif, port, workers=1, upstream=None, proxy=None):
     """nginx serving the GIF from disk or, given the pixel server's `upstream` port and `proxy` settings,
     proxying /pixel/ to it as deploy/nginx/byline.conf does; the same http block either way. `upstream` is a
     port or a Unix socket's path."""
-    ndir = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
-    ndir.chmod(0o755)  # the worker runs as nobody when started by root
-    (ndir / "html").mkdir(mode=0o755)
-    (ndir / "tmp").mkdir(mode=0o755)
-    (ndir / "html" / "pixel.gif").write_bytes(gif)
-    (ndir / "html" / "pixel.gif").chmod(0o644)
+    ndir = common.nginx_dir({"pixel.gif": gif})
     if upstream is None:
         server = NGINX_STATIC.format(dir=ndir, port=port)
     else:
@@ -422,12 +323,7 @@ def start_nginx(procs, gif, port, workers=1, upstream=None, proxy=None):
             keepalive=f"keepalive {keepalive};" if keepalive else "",
             access_log=f"{ndir}/access.log" if proxy["access_log"] == "on" else "off",
             extra=f"proxy_buffering {proxy['buffering']};")
-    conf = ndir / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=ndir, workers=workers, server=server))
-    proc = procs.start("nginx", [shutil.which("nginx"), "-p", str(ndir), "-c", str(conf)],
-                       log_path=ndir / "stdout.log")
-    proc.bench_dir = ndir
-    return proc
+    return common.start_nginx(procs, ndir, NGINX_HTTP, server, workers)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -473,8 +369,7 @@ class HitTable:
 # Where a hit's time goes: in-process, one thread (`--micro-worker`)
 
 def micro_worker(args):
-    sys.path.insert(0, str(ROOT))
-    _django()
+    common.setup_django()
     from io import BytesIO
 
     from crawlerdetect import CrawlerDetect
@@ -564,7 +459,7 @@ def micro_worker(args):
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA synchronous")
             result["sqlite synchronous (0 off, 1 normal, 2 full)"] = cursor.fetchone()[0]
-    print("RESULT " + json.dumps(result))
+    common.emit(result)
 
 
 def rsgi_requests_us(path, envs):
@@ -614,28 +509,12 @@ def rsgi_requests_us(path, envs):
 
 
 def measure_micro(env, path, label, iterations=3000):
-    cmd = [PYTHON, __file__, "--micro-worker", "--micro-path", path, "--micro-iterations", str(iterations)]
-    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
-    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
-    if out.returncode != 0 or line is None:
-        raise RuntimeError(f"micro worker failed on {label} ({out.returncode}):\n{out.stderr[-3000:]}")
-    return json.loads(line[len("RESULT "):])
+    cmd = [common.PYTHON, __file__, "--micro-worker", "--micro-path", path, "--micro-iterations", str(iterations)]
+    return common.worker_result(cmd, env, f"micro worker on {label}", timeout=600)
 
 
 # --------------------------------------------------------------------------------------------------------
 # The run
-
-def measured(pages, load, url, connections, duration, group, groups=()):
-    """pages.measured, with the CPU of the other process groups serving the row (the pixel server behind
-    nginx) counted as the server's rather than as other work."""
-    before = sum(pages.group_cpu(g) for g in groups)
-    t0 = time.monotonic()
-    r = pages.measured(load, url, connections, duration, group)
-    if groups and r["server_cores"] is not None:
-        extra = (sum(pages.group_cpu(g) for g in groups) - before) / (time.monotonic() - t0)
-        r.update(server_cores=r["server_cores"] + extra, other_cores=max(0.0, r["other_cores"] - extra))
-    return r
-
 
 def drop_received_at_index(sqlite_path):
     """Drop tracking_hit's index on received_at alone (the counting job's, migration 0005) from one bench
@@ -666,35 +545,13 @@ def settled(read, pause=0.3, timeout=15):
     return last
 
 
-def site_env(var_dir, **extra):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CACHE_URL")}
-    env.update({
-        "BYLINE_VAR_DIR": str(var_dir),
-        "DJANGO_SETTINGS_MODULE": "byline.settings.production",
-        "SECRET_KEY": "bench-secret-key-for-benchmarks-only-not-for-any-real-site",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "BYLINE_SITE_URL": "http://127.0.0.1:8000",
-        "PYTHONPATH": str(ROOT),
-        "LOG_LEVEL": "ERROR",
-    })
-    env.update(extra)
-    return env
-
-
-def build_site(pages, env, label):
-    log(f"Building the demo site on {label} ...")
-    t0 = time.monotonic()
-    pages.manage(env, "migrate", "--noinput", "-v0")
-    out = subprocess.run([PYTHON, "manage.py", "shell", "-c", (
-        "from django.core.management import call_command\n"
-        "call_command('load_demo', no_admin=True, verbosity=0)\n"
-        "from stories.models import StoryPage\n"
-        "from republish.pixel import pixel_path\n"
-        "story = StoryPage.objects.live().public().order_by('pk').first()\n"
-        "print('PIXEL', pixel_path(story.pk))")], cwd=ROOT, env=env, capture_output=True, text=True, check=True,
-        timeout=300).stdout
-    log(f"  ready in {time.monotonic() - t0:.1f}s")
-    return next(ln for ln in out.splitlines() if ln.startswith("PIXEL ")).split()[1]
+def build_site(env, label):
+    """The demo site; returns the signed pixel path of its first public story."""
+    common.build_site(env, label)
+    return common.shell(env, "from stories.models import StoryPage\n"
+                             "from republish.pixel import pixel_path\n"
+                             "story = StoryPage.objects.live().public().order_by('pk').first()\n"
+                             "print('PIXEL', pixel_path(story.pk))", "PIXEL")[0]
 
 
 # The event loop and task implementation of the RSGI servers, as the README's pixel server runs them
@@ -703,10 +560,10 @@ RSGI_LOOP = "uvloop"
 RSGI_TASK_IMPL = "rust"
 
 
-def _loop_version(pages, name):
+def _loop_version(name):
     if name == "asyncio":
         return f"asyncio (Python {platform.python_version()})"
-    found = pages.package_version(name)
+    found = common.package_version(name)
     if found is None:
         raise SystemExit(f"{name} is not installed in this virtualenv (pip install {name}, or --rsgi-loop asyncio)")
     return f"{name} {found}"
@@ -715,34 +572,12 @@ def _loop_version(pages, name):
 def server_command(kind, port, threads=None, workers=1, target="byline.wsgi:application", task_impl=None,
                    backlog=None, extra=()):
     if kind == "rsgi":  # granian's event loop answers the pixel; the site runs in the app's own threads
-        bind = (["--uds", str(port), "--uds-permissions", "666"] if isinstance(port, Path) else ["--host", "127.0.0.1", "--port", str(port)])
-        return [str(VENV_BIN / "granian"), "--interface", "rsgi", "--loop", RSGI_LOOP, "--task-impl",
-                task_impl or RSGI_TASK_IMPL, *bind, "--workers", str(workers),
-                "--log-level", "warning", "--no-ws", *(["--backlog", str(backlog)] if backlog else []), *extra, target]
+        return common.granian("rsgi", port, target, "--loop", RSGI_LOOP, "--task-impl", task_impl or RSGI_TASK_IMPL,
+                              *(["--backlog", str(backlog)] if backlog else []), *extra, workers=workers)
     if kind == "granian":
-        return [str(VENV_BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-                "--workers", str(workers), "--blocking-threads", str(threads or 1), "--log-level", "warning",
-                "--no-ws", target]
-    return [str(VENV_BIN / "gunicorn"), target, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning",
-            "--backlog", "2048"]
-
-
-@contextlib.contextmanager
-def postgres_database():
-    import psycopg
-
-    def admin(sql):
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(sql)
-
-    admin(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
-    admin(f"CREATE DATABASE {POSTGRES_DB}")
-    try:
-        yield f"postgres://postgres@127.0.0.1:5432/{POSTGRES_DB}"
-    finally:
-        with contextlib.suppress(Exception):
-            admin(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
+        return common.granian("wsgi", port, target, "--blocking-threads", str(threads or 1), workers=workers)
+    return common.gunicorn(port, target, "--worker-class", "gthread", "--threads", str(threads), "--backlog", "2048",
+                           workers=workers)
 
 
 def postgres_settings(url):
@@ -754,49 +589,26 @@ def postgres_settings(url):
 
 
 def main(args):
-    pages = _pages()
-    procs = pages.Processes(own_session=args.own_session)
+    procs = common.Processes(own_session=args.own_session)
     tmp = Path(tempfile.mkdtemp(prefix="bench-pixel-"))
     nginx_procs = []
     pg_context = None
-
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
     global RSGI_LOOP, RSGI_TASK_IMPL
     RSGI_LOOP, RSGI_TASK_IMPL = args.rsgi_loop, args.rsgi_task_impl
     try:
-        wrk = shutil.which("wrk")
-        nginx = shutil.which("nginx")
         versions = {
-            "python": platform.python_version(),
-            "wrk": pages.tool_version(["wrk", "--version"]) if wrk else None,
-            "nginx": pages.tool_version(["nginx", "-v"]) if nginx else None,
-            "granian": pages.tool_version([str(VENV_BIN / "granian"), "--version"]),
-            "gunicorn": pages.tool_version([str(VENV_BIN / "gunicorn"), "--version"]),
+            **common.server_versions(),
             "sqlite": sqlite3.sqlite_version,
-            f"event loop of the RSGI servers (granian --loop {RSGI_LOOP})": _loop_version(pages, RSGI_LOOP),
+            f"event loop of the RSGI servers (granian --loop {RSGI_LOOP})": _loop_version(RSGI_LOOP),
             "tasks of the RSGI servers (granian --task-impl)": RSGI_TASK_IMPL,
         }
-        cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                    if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else "?"
-        print(f"Machine: {os.cpu_count()} cores, {cpu}")
-        for name, version in versions.items():
-            print(f"  {name}: {version or 'not installed'}")
-        idle = pages.background_load()
-        if idle is not None:
-            print(f"Background load before starting: {idle:.2f} of {os.cpu_count()} cores busy"
-                  + ("  <- other work is running; figures will be low and noisy" if idle > pages.BUSY_CORES else ""))
-        if not wrk:
-            print("wrk is not installed: falling back to a threaded Python client (much weaker; ratios only).")
-        if not nginx:
-            print("nginx is not installed: no static baseline, so no ratios.")
+        common.print_machine(versions)
+        nginx = versions["nginx"]
 
         # ---- the site, once; every server gets its own copy of the database
         template = tmp / "template"
-        env = site_env(template)
-        path = sqlite_path = build_site(pages, env, "SQLite")
+        env = common.site_env(template)
+        path = sqlite_path = build_site(env, "SQLite")
         print(f"Pixel: {path}")
 
         def fresh_sqlite(name):
@@ -819,7 +631,7 @@ def main(args):
                                f"{len(configs)}")
             if drop_index:
                 drop_received_at_index(var / "byline.sqlite3")
-            senv = site_env(var, BYLINE_TRUSTED_PROXIES="127.0.0.1") if load == "proxied" else site_env(var)
+            senv = common.site_env(var, **({"BYLINE_TRUSTED_PROXIES": "127.0.0.1"} if load == "proxied" else {}))
             # Rows that change the load, the app or the server's settings are measured and checked, but judged
             # against no goal (rows through nginx against a goal of their own).
             add(name, kind, threads, workers, target, senv, HitTable(var / "byline.sqlite3"),
@@ -861,43 +673,40 @@ def main(args):
                           "gunicorn", most)
         if not args.only_proxy:
             add("same server and app, hit parsed and filtered but NOT stored, granian RSGI 1 worker",
-                "rsgi", None, 1, "bench.pixel:no_store", site_env(fresh_sqlite("nostore")), None, False, path)
+                "rsgi", None, 1, "bench.pixel:no_store", common.site_env(fresh_sqlite("nostore")), None, False, path)
             add("bare RSGI app returning the GIF (no Django, no hit), granian 1 worker",
-                "rsgi", None, 1, "bench.pixel:bare_gif_rsgi", site_env(template), None, False, path)
+                "rsgi", None, 1, "bench.pixel:bare_gif_rsgi", common.site_env(template), None, False, path)
             add("bare WSGI app returning the GIF (no Django, no hit), granian 1 worker, 1 thread",
-                "granian", 1, 1, "bench.pixel:bare_gif", site_env(template), None, False, path)
+                "granian", 1, 1, "bench.pixel:bare_gif", common.site_env(template), None, False, path)
 
         pg_settings = None
         if args.skip_postgres or args.only_proxy:
             print("PostgreSQL skipped (--skip-postgres).")
+        elif not common.postgres_answers():
+            print("PostgreSQL skipped: nothing answers on 127.0.0.1:5432.")
         else:
             try:
-                socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-            except OSError:
-                print("PostgreSQL skipped: nothing answers on 127.0.0.1:5432.")
-            else:
-                try:
-                    pg_context = postgres_database()
-                    pg_url = pg_context.__enter__()
-                    pg_env = site_env(tmp / "postgres", DATABASE_URL=pg_url, CONN_MAX_AGE="600")
-                    pg_path = build_site(pages, pg_env, "PostgreSQL")
-                    pg_settings = postgres_settings(pg_url)
-                    version = pg_settings["server_version"].split()[0]
-                    pg_name = (f"Byline pixel, PostgreSQL {version} "
-                               f"(synchronous_commit={pg_settings['synchronous_commit']})")
-                    add(f"{pg_name}, granian RSGI 1 worker", "rsgi", None, 1, "byline.wsgi:application", pg_env,
-                        HitTable(postgres_url=pg_url), True, pg_path)
-                    for threads in args.pg_threads:
-                        add(f"{pg_name}, granian WSGI 1 worker, {threads} threads", "granian", threads, 1,
-                            "byline.wsgi:application", pg_env, HitTable(postgres_url=pg_url), True, pg_path)
-                except Exception as exc:  # optional part: say why and go on
-                    print(f"PostgreSQL skipped: {exc.__class__.__name__}: {str(exc).strip()[:500]}")
+                pg_context = common.postgres_database(POSTGRES_DB)
+                pg_url = pg_context.__enter__()
+                pg_env = common.site_env(tmp / "postgres", DATABASE_URL=pg_url, CONN_MAX_AGE="600")
+                pg_path = build_site(pg_env, "PostgreSQL")
+                pg_settings = postgres_settings(pg_url)
+                version = pg_settings["server_version"].split()[0]
+                pg_name = (f"Byline pixel, PostgreSQL {version} "
+                           f"(synchronous_commit={pg_settings['synchronous_commit']})")
+                add(f"{pg_name}, granian RSGI 1 worker", "rsgi", None, 1, "byline.wsgi:application", pg_env,
+                    HitTable(postgres_url=pg_url), True, pg_path)
+                for threads in args.pg_threads:
+                    add(f"{pg_name}, granian WSGI 1 worker, {threads} threads", "granian", threads, 1,
+                        "byline.wsgi:application", pg_env, HitTable(postgres_url=pg_url), True, pg_path)
+            except Exception as exc:  # optional part: say why and go on
+                print(f"PostgreSQL skipped: {exc.__class__.__name__}: {str(exc).strip()[:500]}")
 
         # ---- servers
         servers = []
         gif = None
         for cfg in configs:
-            name, path, port = cfg["name"], cfg["path"], pages.free_port()
+            name, path, port = cfg["name"], cfg["path"], common.free_port()
             unix = bool(cfg["proxy"]) and cfg["proxy"]["socket"] == "unix"
             if unix:  # only nginx reaches it, so it is checked through nginx below
                 tmp.chmod(0o711)  # nginx's worker runs as nobody when started by root, and must reach it
@@ -907,7 +716,7 @@ def main(args):
                                                     cfg["proxy"]["granian"].split() if cfg["proxy"] else ()),
                                env=cfg["env"], log_path=tmp / f"server-{len(servers)}.log")
             if not unix:
-                status, headers, body = pages.wait_ready(proc, port, path)
+                status, headers, body = common.wait_ready(proc, port, path)
                 if status != 200 or headers.get("content-type") != "image/gif" or len(body) != 43:
                     raise RuntimeError(f"{name}: {path} answered {status} {headers} {body[:200]!r}")
                 gif = gif or body
@@ -915,14 +724,14 @@ def main(args):
                       "table": cfg["table"], "durable": cfg["durable"], "load": cfg["load"],
                       "postgres": bool(cfg["table"] and cfg["table"].postgres_url)}
             if cfg["proxy"]:  # the load goes to nginx; the pixel server's CPU is counted with nginx's
-                front_port = pages.free_port()
+                front_port = common.free_port()
                 front = start_nginx(procs, gif, front_port, cfg["nginx_workers"], port, cfg["proxy"])
                 nginx_procs.append(front)
-                status, headers, body = pages.wait_ready(front, front_port, path)
+                status, headers, body = common.wait_ready(front, front_port, path)
                 deadline = time.monotonic() + 60
                 while status == 502 and unix and time.monotonic() < deadline:  # the socket is not there yet
                     time.sleep(0.2)
-                    status, headers, body = pages.wait_ready(front, front_port, path)
+                    status, headers, body = common.wait_ready(front, front_port, path)
                 if status != 200 or body != gif:
                     raise RuntimeError(f"{name}: nginx answered {status} with {body[:200]!r}")
                 server.update(port=front_port, proc=front, group=front.pid, groups=(proc.pid,), pixel=proc,
@@ -933,10 +742,10 @@ def main(args):
             # One static row per nginx worker count of the rows through nginx: each is compared with the same
             # nginx build and settings serving the GIF from disk.
             for n in sorted(set(args.nginx_workers) | {1}, reverse=True):
-                nginx_port = pages.free_port()
+                nginx_port = common.free_port()
                 nginx_proc = start_nginx(procs, gif, nginx_port, workers=n)
                 nginx_procs.append(nginx_proc)
-                status, headers, body = pages.wait_ready(nginx_proc, nginx_port, "/pixel.gif")
+                status, headers, body = common.wait_ready(nginx_proc, nginx_port, "/pixel.gif")
                 if status != 200 or body != gif:
                     raise RuntimeError(f"nginx answered {status} with {body!r}")
                 servers.insert(0, {"name": f"nginx, static 43-byte GIF (same no-store headers), {n} worker"
@@ -950,10 +759,10 @@ def main(args):
         for kind in LOADS:
             script = tmp / f"pixel-{kind}.lua"
             script.write_text(wrk_script(kind))
-            loads[kind] = (make_wrk(script, args.wrk_threads) if wrk
+            loads[kind] = (make_wrk(script, args.wrk_threads) if versions["wrk"]
                            else lambda url, c, d, k=kind: run_python_client(url, c, d, load=k))
-        tool = (versions["wrk"].split(" [")[0] + f", {args.wrk_threads} thread(s), Lua script: a distinct page "
-                "URL and User-Agent per request") if wrk else "Python threaded client"
+        tool = common.load_tool(versions) + (f", {args.wrk_threads} thread(s), Lua script: a distinct page URL and "
+                                             "User-Agent per request" if versions["wrk"] else "")
         results = {s["name"]: [] for s in servers}
         checks = {s["name"]: {"answered": 0, "rows": 0, "distinct": 0, "sent": 0, "filtered": 0, "lost": 0,
                               "twice": 0, "runs": 0} for s in servers}
@@ -962,13 +771,13 @@ def main(args):
                 url = f"http://127.0.0.1:{s['port']}{s['path']}"
                 load = loads[s["load"]]
                 if args.wait_quiet:
-                    pages.wait_quiet(args.wait_quiet)
+                    common.wait_quiet(args.wait_quiet)
                 before = s["table"].max_id() if s["table"] else None
                 if args.warmup:
                     load(url, args.connections, args.warmup)
                 if s["table"]:
                     before = settled(s["table"].max_id)
-                r = measured(pages, load, url, args.connections, args.duration, s["group"], s["groups"])
+                r = common.measured(load, url, args.connections, args.duration, s["group"], *s["groups"])
                 results[s["name"]].append(r)
                 extra = ""
                 if s["table"]:
@@ -986,11 +795,7 @@ def main(args):
                     c["twice"] += got["rows"] - got["distinct"]
                     extra = (f"; answered {r['answered']:,}, stored {got['rows']:,} ({got['distinct']:,} distinct "
                              f"pages, {got['filtered']} filtered), sent {r['sent']:,}")
-                log(f"  round {rnd + 1}: {s['name']}: {r['rps']:,.0f} req/s, p99 {fmt(r['p99_ms'], '.2f')} ms, "
-                    f"cores: server {fmt(r['server_cores'], '.2f')}, load generator {r['client_cores']:.2f}, "
-                    f"other {fmt(r['other_cores'], '.2f')}"
-                    + (f", {r['non2xx']} non-2xx, {r['errors']} socket errors" if r["non2xx"] or r["errors"] else "")
-                    + extra)
+                common.log_round(rnd, s["name"], r, extra)
         rows = []
         for s in servers:
             runs = results[s["name"]]
@@ -998,13 +803,8 @@ def main(args):
                 "name": s["name"], "durable": s["durable"], "postgres": s["postgres"],
                 "nginx": s.get("nginx"), "static": s.get("static"), "ref": s.get("ref"),
                 "through_nginx": s.get("through_nginx", False),
-                "rps": statistics.median(r["rps"] for r in runs),
-                "p50_ms": statistics.median(r["p50_ms"] for r in runs),
-                "p99_ms": statistics.median(r["p99_ms"] for r in runs),
                 "non2xx": sum(r["non2xx"] for r in runs), "errors": sum(r["errors"] for r in runs),
-                "check": checks[s["name"]] if s["table"] else None,
-                **{k: statistics.median(r[k] for r in runs) if runs[0][k] is not None else None
-                   for k in ("server_cores", "client_cores", "other_cores")},
+                "check": checks[s["name"]] if s["table"] else None, **common.medians(runs),
             })
             for proc in (s["proc"], s.get("pixel")):
                 if proc is not None and proc.poll() is not None:
@@ -1020,68 +820,48 @@ def main(args):
         statics = {r["static"]: r["rps"] for r in rows if r["static"]}
         for row in rows:
             row["vs_nginx"] = row["rps"] / statics.get(row["ref"], nginx_rps) if nginx_rps else None
-        print_tables(rows, nginx_rps, args, tool, pages)
+        print_tables(rows, args, tool)
         print_goals(rows, nginx_rps)
         print_ordering(ooo)
 
-        micro = [("SQLite", measure_micro(site_env(fresh_sqlite("micro")), sqlite_path, "SQLite"))]
+        micro = [("SQLite", measure_micro(common.site_env(fresh_sqlite("micro")), sqlite_path, "SQLite"))]
         if pg_settings:
             micro.append(("PostgreSQL", measure_micro(pg_env, pg_path, "PostgreSQL")))
             print(f"\nPostgreSQL settings: {pg_settings}")
         print_micro(micro)
         return 0
-    except KeyboardInterrupt:
-        log("Interrupted: stopping servers.")
-        return 130
     finally:
         procs.stop_all()
-        for nginx_proc in nginx_procs if not args.keep else ():
-            shutil.rmtree(nginx_proc.bench_dir, ignore_errors=True)
+        for nginx_proc in nginx_procs:
+            common.remove(nginx_proc.bench_dir, args.keep)
         if pg_context is not None:
             with contextlib.suppress(Exception):
                 pg_context.__exit__(None, None, None)
-        if args.keep:
-            log(f"Kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        common.remove(tmp, args.keep)
 
 
-def print_tables(rows, nginx_rps, args, tool, pages):
+def print_tables(rows, args, tool):
     print()
     print(f"Pixel over HTTP: {tool}; {args.connections} connections, {args.duration}s per run, median of "
           f"{args.rounds} round(s); load generator and servers share {os.cpu_count()} cores; "
           + ("each server in a session of its own" if args.own_session else "servers in the load generator's session")
-          + f" (autogroup scheduling {pages.autogroup()})")
+          + f" (autogroup scheduling {common.autogroup()})")
     if any(r["through_nginx"] for r in rows):
         print("Rows THROUGH NGINX are compared with the static row of the same nginx worker count; their server "
               "cores are nginx's and the pixel server's together.")
-    print("| What answered | requests/s | p50 ms | p99 ms | vs nginx GIF | errors "
-          "| cores: server / load gen. / other |")
-    print("|---|---|---|---|---|---|---|")
-    busy = False
-    for row in rows:
-        ratio = row["vs_nginx"]
-        mark = ""
-        if row["other_cores"] is not None and row["other_cores"] > pages.BUSY_CORES and not row["postgres"]:
-            mark, busy = " (*)", True
-        print(f"| {row['name']} | {row['rps']:,.0f} | {fmt(row['p50_ms'], '.2f')} | {fmt(row['p99_ms'], '.2f')} "
-              f"| {fmt(ratio, '.3f')} | {row['non2xx'] + row['errors']} "
-              f"| {fmt(row['server_cores'], '.2f')} / {fmt(row['client_cores'], '.2f')} / "
-              f"{fmt(row['other_cores'], '.2f')}{mark} |")
-    if busy:
-        print(f"(*) other processes kept more than {pages.BUSY_CORES} of a core busy during this measurement: "
-              "it is low and noisy; run again on a quiet machine.")
+    common.http_table(["What answered", "requests/s", "p50 ms", "p99 ms", "vs nginx GIF", "errors"], rows,
+                      lambda row: [row["name"], f"{row['rps']:,.0f}", fmt(row["p50_ms"], ".2f"),
+                                   fmt(row["p99_ms"], ".2f"), fmt(row["vs_nginx"], ".3f"),
+                                   row["non2xx"] + row["errors"]],
+                      judged=lambda row: not row["postgres"])
     if any(r["postgres"] for r in rows):
         print("On PostgreSQL rows, \"other\" includes PostgreSQL's own server processes: part of the cost.")
     print()
     print("Answered hits against stored rows, summed over the measured runs (warm-ups left out):")
-    print("| Server | answered (200 GIF) | rows stored | distinct pages | sent by wrk | lost | stored twice |")
-    print("|---|---|---|---|---|---|---|")
-    for row in rows:
-        c = row["check"]
-        if c:
-            print(f"| {row['name']} | {c['answered']:,} | {c['rows']:,} | {c['distinct']:,} | {c['sent']:,} "
-                  f"| {c['lost']} | {c['twice']} |")
+    common.table(["Server", "answered (200 GIF)", "rows stored", "distinct pages", "sent by wrk", "lost",
+                  "stored twice"],
+                 [[row["name"], *(f"{c[k]:,}" for k in ("answered", "rows", "distinct", "sent")), c["lost"], c["twice"]]
+                  for row in rows if (c := row["check"])])
 
 
 def print_goals(rows, nginx_rps):
@@ -1121,20 +901,16 @@ def print_ordering(ooo):
     print()
     print("Hit ids against received_at (the counting job's cursor assumes a later id is never older by more "
           "than its 5 s SETTLE margin):")
-    print("| Server | consecutive ids with received_at going backwards | largest step back ms |")
-    print("|---|---|---|")
-    for name, ((count, worst),) in ooo.items():
-        print(f"| {name} | {count:,} | {float(worst or 0):.1f} |")
+    common.table(["Server", "consecutive ids with received_at going backwards", "largest step back ms"],
+                 [[name, f"{count:,}", f"{float(worst or 0):.1f}"] for name, ((count, worst),) in ooo.items()])
 
 
 def print_micro(micro):
     print()
     print("Where a hit's time goes, in one process and one thread (microseconds per call):")
     keys = [k for k in micro[0][1] if k not in ("vendor",) and not k.startswith("sqlite synchronous")]
-    print("| Step | " + " | ".join(label for label, _ in micro) + " |")
-    print("|---|" + "---|" * len(micro))
-    for key in keys:
-        print(f"| {key} | " + " | ".join(fmt(result.get(key), ',.1f') for _, result in micro) + " |")
+    common.table(["Step", *(label for label, _ in micro)],
+                 [[key, *(fmt(result.get(key), ",.1f") for _, result in micro)] for key in keys])
     for label, result in micro:
         if "sqlite synchronous (0 off, 1 normal, 2 full)" in result:
             print(f"{label}: PRAGMA synchronous = {result['sqlite synchronous (0 off, 1 normal, 2 full)']} "
@@ -1142,10 +918,7 @@ def print_micro(micro):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
-    p.add_argument("--connections", type=int, default=50, help="wrk connections (default 50)")
+    p = common.parser(__doc__, load=True)
     p.add_argument("--threads", type=lambda s: [int(x) for x in s.split(",")], default=[8, 16, 32, 64],
                    help="granian --blocking-threads settings to try for the durable pixel over WSGI on SQLite, "
                         "comma-separated (default 8,16,32,64); the largest is used for gunicorn")
@@ -1176,13 +949,11 @@ def parse_args(argv=None):
     p.add_argument("--skip-gunicorn", action="store_true")
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--skip-variants", action="store_true", help="leave out 2 workers and a new User-Agent per request")
-    p.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
-                   help="before each measurement, wait up to SECONDS for other work on the machine to stop")
-    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    common.add_run_options(p)
     p.add_argument("--own-session", action="store_true",
                    help="start each server in a session of its own, as this benchmark did until 2026-12-04: where the "
                         "kernel's autogroup scheduling is on, a server's threads then share one scheduling group "
-                        "against the load generator (see bench/pages.py, Processes)")
+                        "against the load generator (see bench/common.py, Processes)")
     p.add_argument("--micro-worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--micro-path", help=argparse.SUPPRESS)
     p.add_argument("--micro-iterations", type=int, default=3000, help=argparse.SUPPRESS)
@@ -1194,7 +965,4 @@ def parse_args(argv=None):
 
 if __name__ == "__main__":
     arguments = parse_args()
-    if arguments.micro_worker:
-        micro_worker(arguments)
-        sys.exit(0)
-    sys.exit(main(arguments))
+    sys.exit(micro_worker(arguments) if arguments.micro_worker else common.run(main, arguments))

@@ -24,28 +24,25 @@ Goal (from the issue): Most Popular and a story's report under 20 ms each over 1
 
 import argparse
 import contextlib
-import json
 import math
 import os
 import platform
 import random
 import shutil
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+import common
+from common import PYTHON, log
+
 GOAL_MS = 20.0
 POSTGRES_DB = "bench_reports"
 POSTGRES_TEMPLATE = "bench_reports_template"
-POSTGRES_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 DAYS = 30
 FILTERED = [("bot", 0.030), ("prefetch", 0.007), ("partner-preview", 0.004), ("no-user-agent", 0.004),
             ("rate-limit", 0.002), ("forged", 0.003)]  # 5% in all
@@ -53,19 +50,8 @@ REPEAT = 0.08
 PEOPLE = 3_000_000
 
 
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
-
-
 # --------------------------------------------------------------------------------------------------------
 # The worker: one database, Django set up for it
-
-def setup_django():
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
 
 def add_stories(total):
     """Published stories up to `total`, under the demo's first section; returns their ids."""
@@ -217,21 +203,13 @@ def percentile(sorted_values, q):
 
 
 def timed(fn, runs, warmup=3):
-    for _ in range(warmup):
-        fn()
-    times, cpu = [], []
-    for _ in range(runs):
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-        cpu.append((time.process_time() - c0) * 1000)
-    times.sort()
+    times, cpu = common.time_calls(fn, runs, warmup)
     return {"median_ms": statistics.median(times), "p95_ms": percentile(times, 0.95), "max_ms": times[-1],
             "cpu_median_ms": statistics.median(cpu), "runs": runs}
 
 
 def worker(args):
-    setup_django()
+    common.setup_django()
     from django.core.cache import cache
     from django.db import connection
     from django.db.models import Count, Sum
@@ -328,72 +306,19 @@ def worker(args):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_database_size(current_database())")
             result["db_bytes"] = cursor.fetchone()[0]
-    print("RESULT " + json.dumps(result))
+    common.emit(result)
 
 
 # --------------------------------------------------------------------------------------------------------
 # The parent: builds the databases, runs a worker per size and database, prints the tables
 
-def site_env(var_dir, **extra):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CACHE_URL")}
-    env.update({
-        "BYLINE_VAR_DIR": str(var_dir),
-        "DJANGO_SETTINGS_MODULE": "byline.settings.production",
-        "SECRET_KEY": "bench-secret-key-for-benchmarks-only-not-for-any-real-site",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "BYLINE_SITE_URL": "http://127.0.0.1:8000",
-        "PYTHONPATH": str(ROOT),
-        "LOG_LEVEL": "ERROR",
-    })
-    env.update(extra)
-    return env
-
-
-def manage(env, *args):
-    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
-                   timeout=600)
-
-
-def build(env, label):
-    log(f"Building the demo site on {label} ...")
-    manage(env, "migrate", "--noinput", "-v0")
-    manage(env, "load_demo", "--no-admin")
-
-
-def background_load(seconds=2.0):
-    """Cores kept busy by other processes (user, nice, system time of the whole machine) over a few seconds."""
-    if not os.path.exists("/proc/stat"):
-        return None
-
-    def busy():
-        with open("/proc/stat") as f:
-            values = [int(v) for v in f.readline().split()[1:4]]
-        return sum(values) / os.sysconf("SC_CLK_TCK")
-
-    t0, b0 = time.monotonic(), busy()
-    time.sleep(seconds)
-    return (busy() - b0) / (time.monotonic() - t0)
-
-
-def pg_admin(sql):
-    import psycopg
-
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(sql)
-
-
 def run_worker(env, args, hits, label):
-    busy = background_load()
+    busy = common.background_load()
     cmd = [PYTHON, __file__, "--worker", "--hits", str(hits), "--stories", str(args.stories), "--runs",
            str(args.runs), "--busy", f"{busy:.3f}" if busy is not None else "-1"]
     log(f"{label}: {hits:,} hits ...")
     t0 = time.monotonic()
-    out = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, timeout=args.timeout,
-                         check=False)
-    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
-    if out.returncode != 0 or line is None:
-        raise RuntimeError(f"worker failed on {label} with {hits:,} hits ({out.returncode})")
-    result = json.loads(line[len("RESULT "):])
+    result = common.worker_result(cmd, env, f"worker on {label} with {hits:,} hits", args.timeout, quiet=False)
     result["label"] = label
     result["wall_s"] = time.monotonic() - t0
     return result
@@ -402,32 +327,31 @@ def run_worker(env, args, hits, label):
 def print_results(results):
     print()
     print("Data and the counting job (one process; a simulated day per count_all_new_hits run):")
-    print("| Database | hits written | written/s | counted | counting s (CPU s of the job's process) "
-          "| hits counted/s | forget_old_data s | rollup rows | copies | visits kept | database size "
-          "| rollups + filtered = hits |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in results:
-        print(f"| {r['label']} | {r['hits']:,} | {r['generate_rate']:,.0f} | {r['counted']:,} | {r['count_s']:,.0f} "
-              f"({r['count_cpu_s']:,.0f}) | {r['count_rate']:,.0f} | {r['forget_s']:.1f} | {r['rollups']:,} "
-              f"| {r['copies']:,} | {r['visits']:,} | {r['db_bytes'] / 1e9:.2f} GB "
-              f"| {'yes' if r['adds_up'] else 'NO'} |")
+    common.table(
+        ["Database", "hits written", "written/s", "counted", "counting s (CPU s of the job's process)",
+         "hits counted/s", "forget_old_data s", "rollup rows", "copies", "visits kept", "database size",
+         "rollups + filtered = hits"],
+        [[r["label"], f"{r['hits']:,}", f"{r['generate_rate']:,.0f}", f"{r['counted']:,}",
+          f"{r['count_s']:,.0f} ({r['count_cpu_s']:,.0f})", f"{r['count_rate']:,.0f}", f"{r['forget_s']:.1f}",
+          f"{r['rollups']:,}", f"{r['copies']:,}", f"{r['visits']:,}", f"{r['db_bytes'] / 1e9:.2f} GB",
+          "yes" if r["adds_up"] else "NO"] for r in results])
     for r in results:
         if r.get("busy_before") is not None and r["busy_before"] >= 0:
             print(f"{r['label']}, {r['hits']:,} hits: other work kept {r['busy_before']:.2f} of {os.cpu_count()} "
-                  "cores busy just before the run" + ("  <- figures are high and noisy" if r["busy_before"] > 0.25
-                                                    else "") + ".")
+                  "cores busy just before the run"
+                  + ("  <- figures are high and noisy" if r["busy_before"] > common.BUSY_CORES else "") + ".")
     print()
     print("Reports, uncached unless said, in one process (ms):")
-    print("| Database | hits | call | median | p95 | max | CPU median (this process) | runs "
-          "| goal < 20 ms (median and p95) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    rows = []
     for r in results:
         for name, t in r["timings"].items():
             goal = ""
             if "no goal" not in name and "cached (for" not in name:
                 goal = "met" if t["median_ms"] < GOAL_MS and t["p95_ms"] < GOAL_MS else "NOT met"
-            print(f"| {r['label']} | {r['hits']:,} | {name} | {t['median_ms']:.2f} | {t['p95_ms']:.2f} "
-                  f"| {t['max_ms']:.2f} | {t['cpu_median_ms']:.2f} | {t['runs']} | {goal} |")
+            rows.append([r["label"], f"{r['hits']:,}", name,
+                         *(f"{t[k]:.2f}" for k in ("median_ms", "p95_ms", "max_ms", "cpu_median_ms")), t["runs"], goal])
+    common.table(["Database", "hits", "call", "median", "p95", "max", "CPU median (this process)", "runs",
+                  "goal < 20 ms (median and p95)"], rows)
     for r in results:
         b = r["busiest"]
         print(f"{r['label']}, {r['hits']:,} hits: busiest story {b['story_id']} has {b['copies']} copies and "
@@ -438,39 +362,36 @@ def main(args):
     tmp = Path(tempfile.mkdtemp(prefix="bench-reports-"))
     pg_created = []
     try:
-        cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                    if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else "?"
-        print(f"Machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}, "
+        print(f"Machine: {os.cpu_count()} cores, {common.cpu_model()}; Python {platform.python_version()}, "
               f"SQLite {sqlite3.sqlite_version}")
         databases = [("SQLite", None)]
         if args.postgres:
-            try:
-                socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+            if common.postgres_answers():
                 databases.append(("PostgreSQL", POSTGRES_DB))
-            except OSError:
+            else:
                 print("PostgreSQL skipped: nothing answers on 127.0.0.1:5432.")
         template = tmp / "template"
-        build(site_env(template), "SQLite")
+        common.build_site(common.site_env(template), "SQLite")
         if len(databases) > 1:
-            pg_admin(f"DROP DATABASE IF EXISTS {POSTGRES_TEMPLATE} WITH (FORCE)")
-            pg_admin(f"CREATE DATABASE {POSTGRES_TEMPLATE}")
+            common.pg_admin(f"DROP DATABASE IF EXISTS {POSTGRES_TEMPLATE} WITH (FORCE)")
+            common.pg_admin(f"CREATE DATABASE {POSTGRES_TEMPLATE}")
             pg_created.append(POSTGRES_TEMPLATE)
-            build(site_env(tmp / "pg", DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{POSTGRES_TEMPLATE}"),
-                  "PostgreSQL")
+            common.build_site(common.site_env(tmp / "pg", DATABASE_URL=common.postgres_url(POSTGRES_TEMPLATE)),
+                              "PostgreSQL")
         results = []
         for hits in args.hits:
             for label, pg in databases:
                 if pg is None:
                     var = tmp / f"sqlite-{hits}"
                     shutil.copytree(template, var)
-                    env = site_env(var)
+                    env = common.site_env(var)
                 else:
-                    pg_admin(f"DROP DATABASE IF EXISTS {pg} WITH (FORCE)")
-                    pg_admin(f"CREATE DATABASE {pg} TEMPLATE {POSTGRES_TEMPLATE}")
+                    common.pg_admin(f"DROP DATABASE IF EXISTS {pg} WITH (FORCE)")
+                    common.pg_admin(f"CREATE DATABASE {pg} TEMPLATE {POSTGRES_TEMPLATE}")
                     pg_created.append(pg)
                     var = tmp / f"pg-{hits}"
                     var.mkdir()
-                    env = site_env(var, DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{pg}")
+                    env = common.site_env(var, DATABASE_URL=common.postgres_url(pg))
                 try:
                     results.append(run_worker(env, args, hits, label))
                 finally:
@@ -478,28 +399,21 @@ def main(args):
                         shutil.rmtree(var, ignore_errors=True)
                     else:
                         with contextlib.suppress(Exception):
-                            pg_admin(f"DROP DATABASE IF EXISTS {pg} WITH (FORCE)")
+                            common.pg_admin(f"DROP DATABASE IF EXISTS {pg} WITH (FORCE)")
                 r = results[-1]
                 log(f"  done in {r['wall_s']:.0f}s: counted {r['count_rate']:,.0f} hits/s; "
                     + "; ".join(f"{k}: {v['median_ms']:.1f} ms" for k, v in r["timings"].items()))
         print_results(results)
         return 0
-    except KeyboardInterrupt:
-        log("Interrupted.")
-        return 130
     finally:
         for name in pg_created:
             with contextlib.suppress(Exception):
-                pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        if args.keep:
-            log(f"Kept the SQLite sites in {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+                common.pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        common.remove(tmp, args.keep)
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = common.parser(__doc__)
     p.add_argument("--hits", type=lambda s: [int(float(x)) for x in s.split(",")], default=[1_000_000, 10_000_000],
                    help="stored hits per run, comma-separated (default 1000000,10000000)")
     p.add_argument("--stories", type=int, default=500, help="published stories (default 500)")
@@ -515,7 +429,4 @@ def parse_args(argv=None):
 
 if __name__ == "__main__":
     arguments = parse_args()
-    if arguments.worker:
-        worker(arguments)
-        sys.exit(0)
-    sys.exit(main(arguments))
+    sys.exit(worker(arguments) if arguments.worker else common.run(main, arguments))
