@@ -23,13 +23,16 @@ from stories.models import NewsroomSettings
 from . import pixel
 from .text import html_to_text
 
-# Hardened so that a partner's theme (img { width: 100% }, borders, lazy-load scripts) cannot enlarge,
-# hide or defer it; opacity stays 1 because some browsers skip fully transparent images.
+# Hardened so that a partner's theme (img { width: 100% }, borders, padding, shadows) cannot enlarge or frame
+# it, and made only of properties on WordPress's safe CSS list (box-shadow since 6.3, the rest for longer), so
+# that kses keeps the style for authors without unfiltered_html (docs/republishing.md, "WordPress").
+# Counting depends on none of it: where a style is stripped (the block editor's paste keeps none), what is
+# left is our transparent 43-byte GIF at its natural size, 1x1. The size is never given as width/height
+# attributes: the block editor's paste handler drops any <img> whose width or height is 1, as a tracker.
 PIXEL_STYLE = (
     "width:1px!important;height:1px!important;max-width:1px!important;max-height:1px!important;"
     "min-width:1px!important;min-height:1px!important;border:0!important;margin:0!important;"
-    "padding:0!important;box-shadow:none!important;outline:none!important;display:inline!important;"
-    "visibility:visible!important;position:static!important"
+    "padding:0!important;box-shadow:none!important"
 )
 
 
@@ -46,9 +49,9 @@ class Handout:
 def pixel_html(url, outlet):
     notice = f"<!-- Tracking image from {escape(outlet).replace('--', '- -')}: please do not remove. " \
              "It counts readers of this story and stores no cookies or personal data. -->"
+    # referrerpolicy is a bonus where it survives (kses drops it): the copy's full address instead of its site.
     return notice + "\n" + format_html(
-        '<img src="{}" alt="" width="1" height="1" loading="eager" decoding="async" '
-        'referrerpolicy="no-referrer-when-downgrade" style="{}">',
+        '<img src="{}" alt="" loading="eager" referrerpolicy="no-referrer-when-downgrade" style="{}">',
         url, PIXEL_STYLE,
     ) + "\n"
 
@@ -60,9 +63,10 @@ def pixel_script(url):
     def js(value):  # a JavaScript string: JSON, with "<" escaped so that no "</script>" can end the element
         return json.dumps(value).replace("<", "\\u003c")
 
+    # No size in `new Image()`: it would set width/height attributes of 1, which the HTML's image avoids.
     return (
         "<script>(function () {\n"
-        "  var img = new Image(1, 1), here = document.currentScript;\n"
+        "  var img = new Image(), here = document.currentScript;\n"
         '  img.alt = ""; img.referrerPolicy = "no-referrer-when-downgrade";\n'
         f"  img.style.cssText = {js(PIXEL_STYLE)};\n"
         f'  img.src = {js(url)} + "?url=" + encodeURIComponent(location.href);\n'

@@ -103,7 +103,7 @@ def _by_address(copies, counts, fields):
             rows[key] = row = {
                 "copy": copy, "url": str(copy), "story_id": copy.story_id, "host": copy.host, "own": copy.is_own,
                 "first_seen": copy.first_seen, "last_seen": copy.last_seen,
-                "found_by_byline": False, "origin": "", "finding": "", **{name: 0 for name in fields},
+                "found_by_byline": False, "origin": "", "finding": "", **dict.fromkeys(fields, 0),
             }
         else:
             row["first_seen"] = min(row["first_seen"], copy.first_seen)

@@ -1,7 +1,8 @@
 """The checks run on a partner's copy, each giving a result (passed, failed, or not required) and evidence.
 
     permission  the story may be republished (eligibility when the copy was first seen)
-    pixel       our pixel is there, for this story, validly signed, pointing at us, and not hidden
+    pixel       our pixel is there, for this story, validly signed, pointing at us, and not hidden; what the
+                copy costs (only the site's address arriving, a stripped style) said when it still counts
     credit      a credit line, a link to the original and the authors' names are there
     links       every link of the story's body is still there (the missing ones listed)
     canonical   <link rel="canonical"> to the original in the head (or a Link header), if the policy asks
@@ -30,6 +31,7 @@ from .text import (
     link_key,
     norm,
     shorten,
+    site_furniture,
     word_diff,
 )
 
@@ -154,8 +156,10 @@ def hidden_reasons(element):
     for ancestor in element.iterancestors():
         tag = ancestor.tag if isinstance(ancestor.tag, str) else ""
         where = f" on {_describe(ancestor)}"
-        if tag in ("noscript", "template"):
-            reasons.append(f"inside <{tag}>" + (" (shown only without JavaScript)" if tag == "noscript" else ""))
+        if tag == "noscript":
+            reasons.append("inside <noscript> (counted only for readers without JavaScript)")
+        elif tag == "template":
+            reasons.append("inside <template> (never shown: not counted)")
         if ancestor.get("hidden") is not None:
             reasons.append("hidden attribute" + where)
         style = style_declarations(ancestor.get("style"))
@@ -186,8 +190,130 @@ def _style_reasons(style, where):
     return reasons
 
 
+# What a request for an image on another site carries as Referer, by referrer policy: the page's full address,
+# only its origin, or nothing (our pixel is never on the partner's origin). The pixel's address is https, and
+# current browsers upgrade an http image on an https page, so the "downgrade" some policies speak of never
+# arises for it.
+REFERRER_SENDS = {
+    "unsafe-url": "address", "no-referrer-when-downgrade": "address",
+    "origin": "origin", "origin-when-cross-origin": "origin", "strict-origin": "origin",
+    "strict-origin-when-cross-origin": "origin",
+    "no-referrer": "nothing", "same-origin": "nothing",
+}
+DEFAULT_REFERRER_POLICY = "strict-origin-when-cross-origin"  # browsers', when neither image nor page names one
+# Older names that <meta name="referrer"> (and only it) still accepts.
+_LEGACY_REFERRER = {"never": "no-referrer", "default": DEFAULT_REFERRER_POLICY, "always": "unsafe-url",
+                    "origin-when-crossorigin": "origin-when-cross-origin"}
+# What keeps a pixel a speck whatever the theme's image rules say: every handout's style sets them (and
+# WordPress's kses keeps them), so a copy without them lost them to a paste, a sanitizer or an editor.
+_PIXEL_FRAME = ("border", "margin", "padding")
+_PX = re.compile(r"^(\d*\.?\d+)(px)?$")
+_NO_SIZE = frozenset({"auto", "none", "initial", "inherit", "unset", "revert", "revert-layer"})
+STYLE_REMOVED = ("its style was removed: the theme's image rules size and frame it, so it may take space or show "
+                 "as an empty box")
+
+
+def _at_most_one_pixel(value):
+    match = _PX.match(value or "")
+    return bool(match) and float(match.group(1)) <= 1
+
+
+def _larger_than_one_pixel(value):
+    return bool(value) and value not in _NO_SIZE and not _at_most_one_pixel(value) and not _ZERO.match(value)
+
+
+def _frameless(name, value):
+    tokens = value.split()
+    if name == "box-shadow":
+        return value == "none"
+    if name == "padding":
+        return all(_ZERO.match(token) for token in tokens)
+    return any(token in ("none", "hidden") or _ZERO.match(token) for token in tokens)
+
+
+def meta_referrer_policies(page, elements):
+    """{element: the policy the page's <meta name="referrer"> has set by the time the element is read, or
+    None}. Each such tag replaces the policy before it; one after the element comes too late for its
+    request. One walk of the page for all `elements`."""
+    wanted, found, current = set(elements), {}, None
+    for node in page.root.iter():
+        if node in wanted:
+            found[node] = current
+        elif node.tag == "meta" and (node.get("name") or "").strip().lower() == "referrer":
+            value = (node.get("content") or "").strip().lower()
+            value = _LEGACY_REFERRER.get(value, value)
+            if value in REFERRER_SENDS:
+                current = value
+    return found
+
+
+def referrer_cost(element, page, meta_policy=None):
+    """What the pixel's request leaves us of the copy's address, as a cost; None when the full address
+    arrives. The image's own referrerpolicy wins; without a valid one, the page's <meta name="referrer">
+    (`meta_policy`), else its Referrer-Policy header (the last policy named), else the browsers' default.
+    Readers are counted either way: with only the site's address, under the partner's site; with none, under
+    an unknown page."""
+    own = (element.get("referrerpolicy") or "").strip().lower()
+    header = [token.strip().lower() for token in page.headers.get("referrer-policy", "").split(",")]
+    header = [token for token in header if token in REFERRER_SENDS]
+    if own in REFERRER_SENDS:
+        policy, reason = own, f"its referrer policy is {own}"
+    else:
+        lost = (f"its referrer policy ({shorten(own, 40)}) means nothing to browsers" if own
+                else "the referrer policy was removed")
+        if meta_policy:
+            policy, reason = meta_policy, f'{lost} and the page\'s <meta name="referrer"> sets {meta_policy}'
+        elif header:
+            policy, reason = header[-1], f"{lost} and the page's Referrer-Policy header sets {header[-1]}"
+        else:
+            policy, reason = DEFAULT_REFERRER_POLICY, lost
+    sends = REFERRER_SENDS[policy]
+    if sends == "address":
+        return None
+    if sends == "origin":
+        return f"counted by site only: {reason}"
+    return f"counted as an unknown page: {reason}, which sends no address"
+
+
+def appearance_costs(element):
+    """What a changed or stripped style costs the partner's page (never the count): a pixel sized larger
+    than 1x1, framed, or left to the theme's image rules."""
+    own = style_declarations(element.get("style"))
+    larger, loose, framed = [], [], []
+    for side in ("width", "height"):
+        minimum, size = own.get(f"min-{side}", ""), own.get(side, "")
+        if _larger_than_one_pixel(minimum):
+            larger.append(f"min-{side}:{shorten(minimum, 60)}")  # a minimum beats any maximum
+        elif _at_most_one_pixel(own.get(f"max-{side}")) or _at_most_one_pixel(size) or _ZERO.match(size):
+            continue
+        elif _larger_than_one_pixel(size):
+            larger.append(f"{side}:{shorten(size, 60)}")
+        elif _larger_than_one_pixel((element.get(side) or "").strip()):
+            larger.append(f'{side}="{shorten(element.get(side).strip(), 60)}"')
+        else:
+            loose.append(side)  # a width or height attribute of 1 gives way to any theme rule on images
+    loose += [name for name in _PIXEL_FRAME if not any(key == name or key.startswith(name + "-") for key in own)]
+    for name in ("border", "outline", "box-shadow", "padding"):
+        if own.get(name) and not _frameless(name, own[name]):
+            framed.append(f"{name}:{shorten(own[name], 60)}")
+    costs = []
+    if larger:
+        costs.append(f"it is sized larger than 1x1 ({', '.join(larger)}): an empty box that takes space")
+    if not own:
+        costs.append(STYLE_REMOVED)
+    elif loose:
+        costs.append(f"its style no longer sets its {', '.join(loose)}: the theme's image rules do, so it may "
+                     "take space or show as an empty box")
+    if framed:
+        costs.append(f"its style gives it a visible frame ({', '.join(framed)}): a small box readers can see")
+    return costs
+
+
 def check_pixel(original, page):
     pixels = []
+    candidates = [element for url, _, element in page.images
+                  if element is not None and "/pixel/" in urlsplit(url).path]
+    meta_policies = meta_referrer_policies(page, candidates)
     for url, where, element in page.images:
         parts = urlsplit(url)
         if "/pixel/" not in parts.path:
@@ -213,6 +339,9 @@ def check_pixel(original, page):
             problems.append(f"it is in {where}, not in an <img>")
         entry.update(story_id=story_id, via=via, problems=problems,
                      hidden=hidden_reasons(element) if element is not None else [])
+        if not problems:
+            cost = referrer_cost(element, page, meta_policies.get(element))
+            entry["costs"] = ([cost] if cost else []) + appearance_costs(element)
         pixels.append(entry)
     comments = [
         shorten(" ".join(comment.text.split()), 160) for comment in page.root.iter(etree.Comment)
@@ -222,9 +351,12 @@ def check_pixel(original, page):
     evidence = {"pixels": pixels, "commented_out": comments}
     _cap_lists(evidence, ("pixels", "commented_out"), limit=20)
     if working:
-        return CheckResult(True, "Pixel present, signed for this story and visible", evidence)
+        # Readers are counted whatever these cost, so the check passes; the summary says what is lost.
+        evidence["costs"] = min((entry["costs"] for entry in working), key=len)
+        summary = "; ".join(["Pixel present, signed for this story and visible", *evidence["costs"]])
+        return CheckResult(True, summary, evidence)
     if not pixels:
-        summary = "Pixel commented out" if comments else "No pixel"
+        summary = "Pixel commented out: not counted" if comments else "No pixel"
         return CheckResult(False, summary, evidence)
     first = pixels[0]
     if not first["problems"]:
@@ -279,25 +411,84 @@ def link_header_targets(value, rel):
     return targets
 
 
+# WordPress's traces in a page it renders: its REST API link and the folders of its themes, plugins and core.
+_WORDPRESS_PATH = re.compile(r"/wp-(?:content|includes)/")
+# The three SEO plugins most WordPress newsrooms use; each keeps its per-post canonical and robots settings
+# under an "Advanced" tab of its box in the post editor.
+SEO_PLUGINS = "Yoast SEO, Rank Math or All in One SEO"
+
+
+def looks_like_wordpress(page):
+    """Whether WordPress rendered the page: partners there can change their head only through a plugin."""
+    if any(content.strip().lower().startswith("wordpress") for _, content, _ in page.metas("generator")):
+        return True
+    if page.rel_links("https://api.w.org/"):
+        return True
+    return any(_WORDPRESS_PATH.search(element.get("href") or element.get("src") or "")
+               for element in page.root.iter("link", "script"))
+
+
+def _not_required(original, finding):
+    """A check the policy (or the copy's site rule) does not ask for: said so, with what was found."""
+    whom = "for this site" if original.site_rule else "by our policy"
+    if finding:
+        finding = finding if finding.startswith("WordPress") else finding[0].lower() + finding[1:]
+        return f"Not required {whom} ({finding})"
+    return f"Not required {whom}"
+
+
+def canonical_advice(original, wordpress):
+    """What the partner can do about a missing or wrong canonical link, in words an editor can pass on."""
+    plugin = (f"put {original.canonical_url} in the Canonical URL field of {SEO_PLUGINS} "
+              "(Advanced tab of the post's SEO box)")
+    if original.canonical_in_body:
+        other = "or paste our head snippet at the top of the story: a canonical in the body is accepted for this site"
+    else:
+        other = "or ask us to accept a canonical in the body"
+    if wordpress:
+        return f"On WordPress, {plugin}, {other}."
+    return f"Paste our head snippet into the page's head. On WordPress, {plugin}, {other}."
+
+
+def noindex_advice(wordpress):
+    plugin = (f"set the post to noindex in the Advanced tab of {SEO_PLUGINS} (Yoast: “Allow search engines to "
+              "show this content in search results?” No; Rank Math: Robots Meta, No Index; All in One SEO: "
+              "Robots Setting, “Use Default Settings” off, No Index), or ask us not to require noindex for this site")
+    if wordpress:
+        return f"On WordPress, {plugin}."
+    return f"Paste our head snippet into the page's head. On WordPress, {plugin}."
+
+
 def check_canonical(original, page):
     head = [href for href, in_head in page.rel_links("canonical") if in_head]
     body = [href for href, in_head in page.rel_links("canonical") if not in_head]
     header = [page.absolute(url) for url in link_header_targets(page.headers.get("link"), "canonical")]
     declared = list(dict.fromkeys(head + header))
     keys = {link_key(url) for url in declared}
+    wordpress = looks_like_wordpress(page)
+    rule = "none" if not original.require_canonical else "body" if original.canonical_in_body else "head"
     evidence = {"expected": original.canonical_url, "head": head[:10], "http_header": header[:10], "body": body[:10],
-                "required": original.require_canonical}
+                "required": original.require_canonical, "rule": rule, "site_rule": original.site_rule,
+                "wordpress": wordpress}
     if not declared:
         summary = "No canonical link in the head" + (" (one in the body, which search engines ignore)" if body else "")
         ok = False
     elif len(keys) > 1:
         summary, ok = "Conflicting canonical links: " + ", ".join(declared), False
-    elif keys != {original.canonical_key}:
-        summary, ok = f"Canonical points to {declared[0]}, not to the original", False
-    else:
+    elif keys == {original.canonical_key}:
         summary, ok = "Canonical link to the original in the head", True
+    elif wordpress and keys == {link_key(page.url)}:
+        # WordPress links every post to its own address unless an SEO plugin is told otherwise.
+        summary, ok = "WordPress's own canonical points to the copy", False
+    else:
+        summary, ok = f"Canonical points to {declared[0]}, not to the original", False
+    if not ok and original.canonical_in_body and original.canonical_key in {link_key(url) for url in body}:
+        summary, ok = "Canonical link to the original in the body, accepted for this site", True
     if not original.require_canonical:
-        return CheckResult(None, "Not required by our policy" + ("" if ok else f" ({summary.lower()})"), evidence)
+        return CheckResult(None, _not_required(original, "" if ok else summary), evidence)
+    if not ok:
+        evidence["advice"] = canonical_advice(original, wordpress)
+        summary = f"{summary}. {evidence['advice']}"
     return CheckResult(ok, summary, evidence)
 
 
@@ -328,13 +519,17 @@ def check_noindex(original, page):
     body = [f"{name}: {content}" for name, content, in_head in metas if not in_head and has_noindex(content)]
     header = page.headers.get("x-robots-tag", "")
     evidence = {"head": head[:10], "http_header": header[:500], "body": body[:10], "required": original.require_noindex}
+    evidence["site_rule"] = original.site_rule
     ok = bool(head) or header_noindex(header)
     if ok:
         summary = "Noindex " + ("in the head" if head else "in the X-Robots-Tag header")
     else:
         summary = "No noindex" + (" (a robots tag in the body, which search engines ignore)" if body else "")
     if not original.require_noindex:
-        return CheckResult(None, "Not required by our policy" + ("" if ok else f" ({summary.lower()})"), evidence)
+        return CheckResult(None, _not_required(original, "" if ok else summary), evidence)
+    if not ok:
+        evidence["advice"] = noindex_advice(looks_like_wordpress(page))
+        summary = f"{summary}. {evidence['advice']}"
     return CheckResult(ok, summary, evidence)
 
 
@@ -445,7 +640,7 @@ def check_text(original, page):
     evidence = {
         "similarity": 0.0, "paragraphs": len(original.keys), "copy_paragraphs": 0, "missing": [], "added": [],
         "changed": [], "moved": [], "truncated": None, "additional_reporting": notes[0] if notes else None,
-        "ignored": [], "after_credit": [],
+        "ignored": [], "after_credit": [], "furniture": [],
     }
     if not matched:
         evidence["missing"] = [{"index": i + 1, "text": shorten(t)} for i, t in enumerate(original.paragraphs)]
@@ -457,6 +652,7 @@ def check_text(original, page):
     bottom_credit = original.credit_keys[-1] if original.credit_keys else None
     credit_at = max((i for i, key in enumerate(keys) if key == bottom_credit and blocks[i].element in inside),
                     default=None)
+    furniture = site_furniture(blocks, keys, matched, container, paragraph_keys | original.known_keys)
     region_keys, region_words, region_texts = [], [], []
     for index, (block, key) in enumerate(zip(blocks, keys, strict=True)):
         if block.element not in inside or key in original.known_keys:
@@ -469,6 +665,9 @@ def check_text(original, page):
                 continue
             if len(key.split()) < MIN_JUDGED_WORDS and not ADDITIONAL_REPORTING.search(key):
                 evidence["ignored"].append(block.text)
+                continue
+            if index in furniture and not ADDITIONAL_REPORTING.search(key):
+                evidence["furniture"].append(shorten(block.text))  # their site's header, menus, related stories
                 continue
         region_keys.append(key)
         region_words.append(key.split())
@@ -510,7 +709,7 @@ def check_text(original, page):
 
     problems = []
     counts = {name: len(evidence[name]) for name in ("missing", "changed", "added", "moved")}
-    _cap_lists(evidence, ("missing", "changed", "added", "moved", "ignored", "after_credit"))
+    _cap_lists(evidence, ("missing", "changed", "added", "moved", "ignored", "after_credit", "furniture"))
     if evidence["truncated"]:
         problems.append(f"truncated after paragraph {last_kept + 1} of {len(original.keys)}")
     for name in ("missing", "changed", "added", "moved"):

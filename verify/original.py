@@ -4,6 +4,7 @@ the pictures the handout leaves out, the story page's images.
 Built once per story and reused for every copy of it, so checking many copies costs only their parsing.
 """
 
+import copy
 import posixpath
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -11,7 +12,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from republish.handout import build_handout, byline_text, credit_line
-from republish.models import RepublishingPolicy
+from republish.models import CANONICAL_IN_BODY, RepublishingPolicy
 from stories.models import NewsroomSettings
 
 from .page import extract_blocks, parse_html
@@ -43,6 +44,8 @@ class Original:
     require_canonical: bool
     require_noindex: bool
     keys: list = field(default_factory=list)  # norm() of each paragraph
+    canonical_in_body: bool = False  # a canonical link in the body is accepted too (a partner site's rule)
+    site_rule: str = ""  # the host of the partner site rule the copy is judged by; "" for the policy's own
     words: list = field(default_factory=list)  # norm() words of each paragraph
 
     def __post_init__(self):
@@ -54,6 +57,18 @@ class Original:
         self.credit_keys = [norm(text) for text in self.credits]
         self.known_keys = {self.headline_key, norm(self.byline), norm(self.date)} | set(self.credit_keys)
         self.known_keys.discard("")
+
+    def for_site(self, rules):
+        """This original as one partner site's copies are judged: `rules` is the policy's
+        `SiteRules` for its host. A shallow copy, so the story's parsed text is shared, not built again."""
+        if not rules.host:
+            return self
+        judged = copy.copy(self)
+        judged.require_canonical = rules.require_canonical
+        judged.canonical_in_body = rules.canonical == CANONICAL_IN_BODY
+        judged.require_noindex = rules.noindex
+        judged.site_rule = rules.host
+        return judged
 
 
 def image_may_travel(image):

@@ -158,7 +158,7 @@ class Verifier:
             else:
                 page = CopyPage(decode(fetched.body, fetched.charset), fetched.final_url, fetched.headers)
                 permission = is_republishable(story, policy, now=target.since or timezone.now())
-                report = run_checks(original, page, permission)
+                report = run_checks(original.for_site(policy.rules_for(target.host)), page, permission)
                 result.status = Verification.COMPLIANT if report.compliant else Verification.ISSUES
                 result.failing, result.checks = report.failing, report.as_json()
                 result.similarity = report.similarity

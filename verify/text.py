@@ -1,4 +1,5 @@
-"""Comparing words: normalisation, link keys, paragraph alignment and word diffs.
+"""Comparing words: normalisation, link keys, paragraph alignment and word diffs, and telling the partner's
+site around a copy from words added to it.
 
 Two texts count as the same when they differ only in what a partner's CMS changes on its own: Unicode
 forms, curly or straight quotes, kinds of dash, spaces (also non-breaking and zero-width) and letter case.
@@ -187,6 +188,62 @@ def is_header_furniture(key, authors, outlet):
     if len(words) <= 30 and any(norm(name) in key for name in [*authors, outlet] if name):
         return True
     return len(words) <= 12 and bool(DATE_LIKE.search(key))
+
+
+# The partner's site around our story: its header and menus, share buttons, "Related stories", sidebar and
+# footer. Told apart by the elements themes build them with, their ARIA roles, and the words of their classes
+# and ids (WordPress and its plugins, and most other CMSs, name them so).
+FURNITURE_TAGS = frozenset({"header", "footer", "aside", "nav", "form", "menu"})
+FURNITURE_ROLES = frozenset({"banner", "navigation", "complementary", "contentinfo", "search", "menu", "menubar"})
+FURNITURE_WORDS = frozenset({
+    "ad", "ads", "advert", "advertisement", "author", "banner", "branding", "breadcrumb", "breadcrumbs", "comment",
+    "comments", "colophon", "footer", "header", "masthead", "menu", "nav", "navigation", "newsletter", "promo",
+    "recommended", "related", "relatedposts", "respond", "share", "sharedaddy", "sharing", "sidebar", "social",
+    "subscribe", "tags", "widget", "widgets", "yarpp",
+})
+HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+_NAME_WORDS = re.compile(r"[a-z0-9]+")
+
+
+def is_furniture_element(element):
+    tag = element.tag if isinstance(element.tag, str) else ""
+    if tag in ("header", "footer") and any(a.tag in ("blockquote", "figure") for a in element.iterancestors()):
+        return False  # a quote's or a picture's own credit line, part of the story
+    if tag in FURNITURE_TAGS or (element.get("role") or "").strip().lower() in FURNITURE_ROLES:
+        return True
+    names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+    return any(word in FURNITURE_WORDS for word in _NAME_WORDS.findall(names))
+
+
+def site_furniture(blocks, keys, matched, container, ours):
+    """The indexes of the blocks that are the partner's site around our story rather than words added to it:
+    blocks inside a piece of furniture (`is_furniture_element`) that holds none of our paragraphs, the
+    partner's headings above the story, and, once a heading of theirs follows our last paragraph, everything
+    after it ("Related stories" and its list, "About the Gazette"). `matched`: the indexes of our paragraphs
+    (in order); `ours`: the keys of every block of ours (paragraphs, byline, credit lines)."""
+    story = set()
+    for index in matched:
+        story.add(blocks[index].element)
+        story.update(blocks[index].element.iterancestors())
+    first, last = matched[0], matched[-1]
+    furniture, story_over = set(), False
+    for index, (block, key) in enumerate(zip(blocks, keys, strict=True)):
+        if key in ours:
+            continue
+        heading = block.tag in HEADING_TAGS
+        story_over = story_over or (heading and index > last)
+        if story_over or (heading and index < first) or _in_furniture(block.element, container, story):
+            furniture.add(index)
+    return furniture
+
+
+def _in_furniture(element, container, story):
+    node = element
+    while node is not None and node is not container:
+        if node not in story and is_furniture_element(node):
+            return True
+        node = node.getparent()
+    return False
 
 
 def host_of(url):

@@ -235,7 +235,7 @@ CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
     "style-src": ["'self'"],
     # One style="" only: the handout pixel's (republish.handout.PIXEL_STYLE), which Chromium parses in our page
     # when the republish dialog copies the handout as text/html. byline/tests/test_csp.py checks the hash.
-    "style-src-attr": ["'unsafe-hashes'", "'sha256-MfvV2Kd/RTdpqFMNRkA3RS+3IqjE3ehT17O/I4Iprx0='"],
+    "style-src-attr": ["'unsafe-hashes'", "'sha256-AWS+Hn9pGWFhdIGlWipE7XzRcYOg9DISfoQP7Z+ngNA='"],
     "img-src": ["'self'", "data:", *CSP_MEDIA_SOURCES],
     "frame-src": EMBED_FRAME_SOURCES,
     "object-src": ["'none'"],

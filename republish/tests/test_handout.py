@@ -1,5 +1,6 @@
 """The copy-ready handout: what a partner pastes, and what it must never contain."""
 
+import json
 import re
 from html.parser import HTMLParser
 
@@ -8,8 +9,11 @@ from wagtail.rich_text import RichText
 
 from images.factories import BylineImageFactory
 from republish import pixel
-from republish.handout import build_handout
+from republish.handout import PIXEL_STYLE, build_handout
 from stories.factories import AuthorFactory, StoryPageFactory
+from verify.checks import style_declarations
+
+from .wordpress import SAFE_CSS
 
 pytestmark = pytest.mark.django_db
 
@@ -102,15 +106,30 @@ def test_handout_never_carries_images_embeds_styles_classes_or_links_of_ours(sto
     ]
 
 
-def test_pixel_is_early_eager_one_pixel_and_keeps_the_full_referrer(story, policy):
+def test_pixel_is_early_eager_and_one_pixel_by_its_style_alone(story, policy):
     handout = build_handout(story, policy)
     (img,) = Elements(handout.html).named("img")
     assert handout.html.index("<img") < handout.html.index("The council")
-    assert img["width"] == "1" and img["height"] == "1" and img["alt"] == ""
-    assert img["loading"] == "eager"
-    assert img["referrerpolicy"] == "no-referrer-when-downgrade"
-    assert "width:1px!important" in img["style"] and "height:1px!important" in img["style"]
     assert img["src"] == handout.pixel_url == f"http://testserver/pixel/{story.pk}/html/{pixel.sign(story.pk)}.gif"
+    assert img["alt"] == "" and img["loading"] == "eager"
+    # A width or height of 1 makes WordPress's block editor drop the image as a tracker when pasted.
+    assert "width" not in img and "height" not in img
+    sizes = style_declarations(img["style"])
+    assert {name: sizes[name] for name in ("width", "height", "max-width", "max-height", "min-width", "min-height")} \
+        == dict.fromkeys(("width", "height", "max-width", "max-height", "min-width", "min-height"), "1px")
+    assert (sizes["border"], sizes["margin"], sizes["padding"]) == ("0", "0", "0")
+
+
+def test_pixel_style_is_made_only_of_what_wordpress_keeps_for_authors(story, policy):
+    (img,) = Elements(build_handout(story, policy).html).named("img")
+    assert set(style_declarations(img["style"])) <= SAFE_CSS
+    assert all(declaration.endswith("!important") for declaration in img["style"].split(";"))
+
+
+def test_pixel_asks_for_the_full_referrer_as_a_bonus_nothing_depends_on(story, policy):
+    (img,) = Elements(build_handout(story, policy).html).named("img")
+    assert img["referrerpolicy"] == "no-referrer-when-downgrade"
+    assert "decoding" not in img  # kses drops it, and a one-pixel image has nothing to decode asynchronously
 
 
 def test_pixel_signature_rejects_forged_ids(story):
@@ -151,3 +170,9 @@ def test_the_optional_script_carries_the_script_pixel_and_nothing_that_ends_it_e
     assert handout.script.count("</") == 1
     assert f'"http://testserver/pixel/{story.pk}/script/{pixel.sign(story.pk)}.gif" + "?url="' in handout.script
     assert "encodeURIComponent(location.href)" in handout.script
+
+
+def test_the_scripts_image_has_the_htmls_style_and_no_size_attributes(story, policy):
+    script = build_handout(story, policy).script
+    assert "new Image()" in script
+    assert json.dumps(PIXEL_STYLE) in script

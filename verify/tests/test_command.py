@@ -34,7 +34,8 @@ def copy_of(story, url, **dates):
 
 @pytest.fixture
 def copies(partner, story, handout):
-    """Two pages of one partner: one faithful, one that lost its pixel; plus what must never be fetched."""
+    """Two pages of one partner: one faithful, one that lost its pixel; plus copies that are not pages: our
+    site, and the partner's origin (its page is looked for in the site's feeds and sitemaps, verify.discover)."""
     good = copy_of(story, partner.html("/good/", partner_page(handout)))
     without_pixel = handout.html.replace(handout.pixel_url, "")
     bad = copy_of(story, partner.html("/bad/", partner_page(handout, article=without_pixel)))
@@ -63,7 +64,7 @@ def test_json_gives_one_object_per_copy_with_status_and_each_check(copies, partn
     assert partner.paths() == ["/good/", "/bad/"]
 
 
-def test_text_output_lists_what_is_wrong_and_the_progress_goes_to_stderr(copies, story):
+def test_text_output_lists_what_is_wrong_and_the_progress_goes_to_stderr(copies, story, partner):
     good, bad = copies
     out, err = run("--story", str(story.pk))
     assert out.splitlines() == [
@@ -72,7 +73,11 @@ def test_text_output_lists_what_is_wrong_and_the_progress_goes_to_stderr(copies,
         "    - No pixel",
         "Verified 1 compliant, 1 issues.",
     ]
-    assert err.splitlines() == [f"[1/2] compliant {good.url}", f"[2/2] issues {bad.url}"]
+    origin = partner.url("").rstrip("/")
+    assert err.splitlines() == [
+        f"not found    {origin} (story {story.pk}): No page with the story and its pixel. Read: no feed or sitemap "
+        "answered.",
+        f"[1/2] compliant {good.url}", f"[2/2] issues {bad.url}"]
 
 
 def test_one_url_can_be_checked(copies):

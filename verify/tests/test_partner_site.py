@@ -87,14 +87,14 @@ def test_a_commented_out_pixel_is_reported_as_such(partner, story, handout):
     article = handout.html.replace(the_pixel(handout.html), f"<!-- {the_pixel(handout.html)} -->")
     result = verify(story, partner.html("/commented/", partner_page(handout, article=article)))
     assert result.failing == ["pixel"]
-    assert result.checks["pixel"]["summary"] == "Pixel commented out"
+    assert result.checks["pixel"]["summary"] == "Pixel commented out: not counted"
     assert f"/pixel/{story.pk}/html/" in evidence(result, "pixel")["commented_out"][0]
 
 
 @pytest.mark.parametrize("wrapper, reason", [
     ('<div class="tracking" style="display: none">{}</div>', "display:none on <div.tracking>"),
     ("<div hidden>{}</div>", "hidden attribute on <div>"),
-    ("<noscript>{}</noscript>", "inside <noscript> (shown only without JavaScript)"),
+    ("<noscript>{}</noscript>", "inside <noscript> (counted only for readers without JavaScript)"),
 ])
 def test_a_hidden_pixel_fails_only_the_pixel_with_the_reason(partner, story, handout, wrapper, reason):
     article = handout.html.replace(the_pixel(handout.html), wrapper.format(the_pixel(handout.html)))
@@ -105,15 +105,15 @@ def test_a_hidden_pixel_fails_only_the_pixel_with_the_reason(partner, story, han
 
 
 def test_a_pixel_styled_away_on_itself_is_hidden_as_the_cascade_decides(partner, story, handout):
-    """Among !important declarations the last one wins: one put before our display:inline!important loses."""
+    """Among !important declarations the last one wins: one put before our width:1px!important loses."""
     img = the_pixel(handout.html)
-    before = handout.html.replace(img, img.replace('style="', 'style="display:none!important;'))
-    after = handout.html.replace(img, img.replace('important">', 'important;display:none!important">'))
+    before = handout.html.replace(img, img.replace('style="', 'style="width:0!important;'))
+    after = handout.html.replace(img, img.replace('important">', 'important;width:0!important">'))
     shown = verify(story, partner.html("/styled-before/", partner_page(handout, article=before)))
     hidden = verify(story, partner.html("/styled-after/", partner_page(handout, article=after)))
     assert shown.failing == []
     assert hidden.failing == ["pixel"]
-    assert evidence(hidden, "pixel")["pixels"][0]["hidden"] == ["display:none"]
+    assert evidence(hidden, "pixel")["pixels"][0]["hidden"] == ["width:0"]
 
 
 def test_a_pixel_of_another_story_or_with_a_forged_signature_fails(partner, story, handout):
@@ -169,7 +169,7 @@ def test_a_copy_without_the_canonical_fails_only_the_canonical(partner, story, h
     head = '<meta name="robots" content="noindex">'
     result = verify(story, partner.html("/no-canonical/", partner_page(handout, head=head)))
     assert result.failing == ["canonical"]
-    assert result.checks["canonical"]["summary"] == "No canonical link in the head"
+    assert result.checks["canonical"]["summary"].startswith("No canonical link in the head. Paste our head snippet")
 
 
 def test_a_canonical_in_the_body_does_not_count(partner, story, handout):
@@ -179,8 +179,8 @@ def test_a_canonical_in_the_body_does_not_count(partner, story, handout):
     assert result.failing == ["canonical"]
     assert evidence(result, "canonical")["head"] == []
     assert evidence(result, "canonical")["body"] == [story.full_url]
-    assert result.checks["canonical"]["summary"] == (
-        "No canonical link in the head (one in the body, which search engines ignore)")
+    assert result.checks["canonical"]["summary"].startswith(
+        "No canonical link in the head (one in the body, which search engines ignore). ")
 
 
 def test_a_canonical_after_body_content_in_the_head_lands_in_the_body(partner, story, handout):
@@ -198,14 +198,14 @@ def test_a_canonical_to_the_partner_itself_fails(partner, story, handout):
     partner.html("/self-canonical/", partner_page(handout, head=head))
     result = verify(story, url)
     assert result.failing == ["canonical"]
-    assert result.checks["canonical"]["summary"] == f"Canonical points to {url}, not to the original"
+    assert result.checks["canonical"]["summary"].startswith(f"Canonical points to {url}, not to the original. ")
 
 
 def test_a_copy_without_noindex_fails_only_the_noindex(partner, story, handout):
     head = f'<link rel="canonical" href="{story.full_url}">'
     result = verify(story, partner.html("/indexed/", partner_page(handout, head=head)))
     assert result.failing == ["noindex"]
-    assert result.checks["noindex"]["summary"] == "No noindex"
+    assert result.checks["noindex"]["summary"].startswith("No noindex. Paste our head snippet")
 
 
 def test_noindex_may_come_as_an_x_robots_tag_header(partner, story, handout):
