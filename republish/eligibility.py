@@ -21,7 +21,7 @@ class Eligibility:
 
 
 def _date(moment):
-    return date_format(timezone.localtime(moment), "F j, Y")
+    return date_format(timezone.localtime(moment))
 
 
 def is_published(story):

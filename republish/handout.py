@@ -133,7 +133,7 @@ def build_handout(story, policy, request=None):
     base_url = site.root_url.rstrip("/") + "/"
     outlet = newsroom.outlet_name
     canonical_url = story.get_full_url(request)
-    published = date_format(timezone.localtime(story.published_at), "F j, Y") if story.published_at else ""
+    published = date_format(timezone.localtime(story.published_at)) if story.published_at else ""
 
     header = format_html("<h1>{}</h1>\n<p>{}</p>\n", story.title, byline_text(story, outlet))
     if published:

@@ -1,5 +1,7 @@
 """The newsroom's content: home, sections, stories, the people who write them and where they come from."""
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -90,6 +92,13 @@ class Origin(models.Model):
         return self.short_name or self.name
 
     @property
+    def abbreviation(self):
+        """The short name when it abbreviates the name ("JTA" for "Jewish Telegraphic Agency"), which readers
+        need explained; "" when the short name is a plain shorter name ("Lakeside Courier") or missing."""
+        short = self.short_name.strip()
+        return short if short and short != self.name.strip() and " " not in short else ""
+
+    @property
     def is_own(self):
         return self.kind == self.OWN
 
@@ -153,10 +162,10 @@ class HomePage(CachedPage):
     max_count = 1
 
     def get_context(self, request, *args, **kwargs):
-        from .lists import latest_stories
+        from .lists import latest_stories, with_card_images
 
         context = super().get_context(request, *args, **kwargs)
-        context["stories"] = latest_stories(limit=13)
+        context["stories"] = with_card_images(latest_stories(limit=13))
         return context
 
     def route(self, request, path_components):
@@ -188,9 +197,13 @@ class SectionPage(CachedPage):
         return StoryPage.objects.live().public().child_of(self).order_by("-first_published_at")
 
     def get_context(self, request, *args, **kwargs):
+        from .lists import with_card_images
+
         context = super().get_context(request, *args, **kwargs)
-        paginator = Paginator(self.stories().select_related("lead_image"), 20)
-        context["stories"] = paginator.get_page(request.GET.get("page"))
+        paginator = Paginator(self.stories().select_related("lead_image").defer_streamfields(), 20)
+        stories = paginator.get_page(request.GET.get("page"))
+        stories.object_list = with_card_images(stories.object_list)
+        context["stories"] = stories
         return context
 
     def route(self, request, path_components):
@@ -335,10 +348,11 @@ class StoryPage(CachedPage):
             parts.append(html)
         if dateline:
             parts.insert(0, format_html('<p class="dateline">{}</p>', dateline))
-        return mark_safe("".join(parts))
+        return mark_safe(even_headings("".join(parts)))
 
     # The lead image as the page shows it: the card for social sites and search engines, and in the story.
     CARD_IMAGE, STORY_IMAGE = "fill-1200x630", "width-1200"
+    CARD_LIST_IMAGE = "fill-640x360"  # on the story's card in the home and section pages' lists
 
     def lead_image_renditions(self):
         """The lead image's renditions the page shows, keyed by filter spec, found with one query. Wagtail's
@@ -353,6 +367,9 @@ class StoryPage(CachedPage):
         return get_renditions_or_not_found(image, specs)
 
     def get_context(self, request, *args, **kwargs):
+        from republish.eligibility import is_republishable
+        from republish.models import RepublishingPolicy
+
         from .lists import sections_for_request, story_page_lists
         from .seo import news_article
 
@@ -362,6 +379,8 @@ class StoryPage(CachedPage):
             self.__dict__["section"] = sections.get(self.path[: -self.steplen]) or self.get_parent().specific
         context["body"] = self.render_body(context)
         context["corrections"] = list(self.corrections.all())
+        # The footer and the appeal must not promise what the republish box refuses (appeals.wording).
+        context["may_republish"] = bool(is_republishable(self, RepublishingPolicy.for_request(request)))
         newsroom = NewsroomSettings.for_request(request)
         context["most_popular"], context["missed"] = story_page_lists(self, newsroom, sections)
         renditions = self.lead_image_renditions()
@@ -372,6 +391,23 @@ class StoryPage(CachedPage):
             context["card_image"].full_url if context["card_image"] else None,
         )
         return context
+
+
+_HEADING = re.compile(r"<h([2-6])([^>]*)>(.*?)</h\1>", re.DOTALL)
+
+
+def even_headings(html, above=1):
+    """`html` with no heading more than one level below the one before it (the first below `above`, the
+    page's h1): an h3 an editor or an agency put straight after the headline becomes an h2, so assistive
+    technology's outline of the page has no gap."""
+    level = above
+
+    def step(match):
+        nonlocal level
+        level = min(int(match.group(1)), level + 1)
+        return f"<h{level}{match.group(2)}>{match.group(3)}</h{level}>"
+
+    return _HEADING.sub(step, html)
 
 
 class StoryAuthor(Orderable):

@@ -7,6 +7,7 @@ and an aria-label that says in words what the bars show.
 
 import math
 
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -17,9 +18,10 @@ PERIOD_WORDS = {"day": "per day", "week": "per week", "month": "per month"}
 
 
 def format_day(day, period="day"):
+    """A day as the rest of the site writes it (DATE_FORMAT), a month as "November 2026"."""
     if period == "month":
-        return f"{day:%b} {day.year}"
-    text = f"{day.day} {day:%b} {day.year}"
+        return date_format(day, "F Y")
+    text = date_format(day)
     return f"Week of {text}" if period == "week" else text
 
 

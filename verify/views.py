@@ -158,7 +158,7 @@ class VerificationView(CopiesView):
     def get_breadcrumbs_items(self):
         return super().get_breadcrumbs_items() + [
             {"url": reverse("verify_copies:story", args=[self.verification.story_id]), "label": self.data["title"]},
-            {"url": "", "label": date_format(timezone.localtime(self.verification.checked_at), "j M Y, H:i")},
+            {"url": "", "label": date_format(timezone.localtime(self.verification.checked_at), "DATETIME_FORMAT")},
         ]
 
     def post(self, request, pk):

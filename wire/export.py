@@ -118,7 +118,7 @@ def _corrections(story, base_url):
         {
             "role": "correction",
             "contenttype": "text/plain",
-            "value": f"Correction, {date_format(correction.date, 'F j, Y')}: " + " ".join(
+            "value": f"Correction, {date_format(correction.date)}: " + " ".join(
                 html_to_text(clean_html(expand_db_html(correction.text), base_url=base_url)).split()
             ),
         }

@@ -169,17 +169,20 @@ def _result(item, status, known, reason=""):
 
 def _story_url(story):
     """The reader's address of a live story; a draft's is its edit page, where an editor will find it."""
-    if story.live and story.full_url:
-        return story.full_url
-    return _admin_url(reverse("wagtailadmin_pages:edit", args=[story.pk]))
+    parts = story.get_url_parts() if story.live else None
+    if parts:
+        return _site_url(parts[2])
+    return _site_url(reverse("wagtailadmin_pages:edit", args=[story.pk]))
 
 
 def _image_url(image_id):
-    return _admin_url(reverse("wagtailimages:edit", args=[image_id]))
+    return _site_url(reverse("wagtailimages:edit", args=[image_id]))
 
 
-def _admin_url(path):
-    return getattr(settings, "WAGTAILADMIN_BASE_URL", "").rstrip("/") + path
+def _site_url(path):
+    # The Site record's host may be "localhost" (its default) while readers and staff reach the site at its
+    # public address, so links are built from that address, whatever the Site or the admin are set to.
+    return settings.BYLINE_SITE_URL.rstrip("/") + path
 
 
 def _record(item, digest, known, *, kind, agency, story=None, image=None, source=""):

@@ -109,7 +109,7 @@ def test_the_preview_shows_every_version_as_it_closes_a_story(admin_client, site
                                                                    "https://donate.example.org/b"]
     text = " ".join(document.text_content().split())
     assert "Version A" in text and "Version B" in text and "on every story" in text
-    assert "Shows from Wednesday 21 April 2027, 6:00 p.m. EDT" in text
+    assert "Shows from April 21, 2027, 6:00 p.m. EDT" in text  # the site's one date format
     assert "/appeals/" not in response.content.decode(), "a preview counts nothing"
 
 

@@ -1,6 +1,7 @@
 """Appeals → Results: views, clicks, click-through rate and its 95 % Wilson interval per version, and versions
 compared with version A."""
 
+import re
 from datetime import timedelta
 
 import lxml.html
@@ -98,6 +99,20 @@ def test_the_results_page_shows_the_numbers(admin_client, counted):
     assert "Version B gets clicked more than version A. Difference +0.60 points" in text
     assert "Bot, crawler, link preview or HTTP library" in text and "Evergreen appeal" in text
     assert "Showing now" in text
+
+
+@pytest.mark.django_db
+def test_the_results_page_speaks_of_likely_ranges_not_of_statistical_methods(admin_client, counted):
+    response = admin_client.get(reverse("appeals_results:index"), {"from": "2027-03-31", "to": "2027-04-30"})
+    document = lxml.html.document_fromstring(response.content)
+    text = " ".join(document.xpath('//div[contains(@class, "appeal-results")]')[0].text_content().split())
+    headers = [" ".join(th.text_content().split()) for th in document.xpath(
+        '(//table[contains(@class, "appeal-results__versions")])[1]//th')]
+    assert headers == ["Version", "Views", "Clicks", "Click-through rate", "Likely range"]
+    assert re.search(r"Difference \+0\.60 points \(likely range \+0\.\d\d to \+0\.\d\d points\)", text), text
+    assert "The likely range is where" in text
+    for jargon in ("Wilson", "Newcombe", "confidence", "interval", "score", "95"):
+        assert jargon.lower() not in text.lower(), jargon
 
 
 @pytest.mark.django_db

@@ -141,6 +141,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
+# Our date formats (byline/formats/en/formats.py) in place of Django's "Dec. 6, 2026".
+FORMAT_MODULE_PATH = ["byline.formats"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -251,7 +253,7 @@ CONTENT_SECURITY_POLICY_ADMIN = {"DIRECTIVES": {
     "default-src": ["'self'"],
     "script-src": ["'self'", "'unsafe-inline'"],
     "style-src": ["'self'", "'unsafe-inline'"],
-    "img-src": ["'self'", "data:", "blob:", "www.gravatar.com", *CSP_MEDIA_SOURCES],
+    "img-src": ["'self'", "data:", "blob:", *CSP_MEDIA_SOURCES],
     "frame-src": ["'self'", *EMBED_FRAME_SOURCES],
     "connect-src": ["'self'", "https://releases.wagtail.org"],
     "object-src": ["'none'"],
@@ -262,7 +264,10 @@ CONTENT_SECURITY_POLICY_ADMIN = {"DIRECTIVES": {
 
 WAGTAIL_SITE_NAME = os.environ.get("BYLINE_SITE_NAME", "Byline")
 # The public address of the site: canonical links, feeds and handouts are built from it.
+BYLINE_SITE_URL = os.environ.get("BYLINE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 WAGTAILADMIN_BASE_URL = os.environ.get("BYLINE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Avatars are the admin's initials: an avatar service would learn who works in the admin, and when.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILIMAGES_IMAGE_MODEL = "images.BylineImage"
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "key", "odt", "pdf", "pptx", "rtf", "txt", "xlsx", "zip"]

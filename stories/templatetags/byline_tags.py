@@ -50,6 +50,47 @@ def rendition_img(rendition, **attributes):
     return rendition.img_tag(attributes) if rendition else ""
 
 
+@register.simple_tag
+def agency(origin):
+    """An agency or partner as a byline names it: its abbreviation explained (`<abbr title>`), else its name."""
+    if origin is None:
+        return ""
+    if origin.abbreviation:
+        return format_html('<abbr title="{}">{}</abbr>', origin.name, origin.abbreviation)
+    return origin.name
+
+
+_SUBJECTS = {"her": "She is", "him": "He is", "them": "They are"}
+
+
+@register.simple_tag
+def author_intro(author):
+    """Who wrote the story, with the name said once and in bold. A bio that opens with the name ("Rosa Delgado
+    has covered housing…") keeps it there and the role follows as "She is …"; otherwise the name leads the
+    role after the bio, as before."""
+    bio, name = " ".join(author.bio.split()), author.name
+    opens_with_name = name and bio[: len(name)].casefold() == name.casefold() and not bio[len(name):][:1].isalnum()
+    if opens_with_name:
+        intro = format_html("<strong>{}</strong>{}", bio[: len(name)], bio[len(name):])
+        if author.role:
+            intro = format_html("{} {} {}.", intro, _SUBJECTS.get(author.pronoun, "They are"), author.role)
+        return intro
+    role = format_html(" is {}", author.role) if author.role else ""
+    return format_html("{}<strong>{}</strong>{}.", f"{bio} " if bio else "", name, role)
+
+
+@register.filter
+def explain_agency(text, origin):
+    """`text` (a caption, a picture credit: "CPA Photo") with the story's agency abbreviation, where it first
+    appears in it, explained as the byline does: readers may meet it there before they reach the byline."""
+    short = origin.abbreviation if origin is not None else ""
+    match = re.search(rf"(?<!\w){re.escape(short)}(?!\w)", text or "") if short else None
+    if match is None:
+        return text
+    return format_html('{}<abbr title="{}">{}</abbr>{}', text[: match.start()], origin.name, short,
+                       text[match.end():])
+
+
 @register.filter(name="clean_embed")
 def clean_embed_filter(html):
     return mark_safe(clean_embed(html))

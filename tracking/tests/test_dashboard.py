@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from stories.factories import StoryPageFactory
 from tracking import filters
@@ -66,6 +67,11 @@ def text_of(html):
 def chart_of(html):
     start = html.index('<svg xmlns="http://www.w3.org/2000/svg" class="readers-chart"')
     return html[start:html.index("</svg>", start)]
+
+
+# Each number says what it counts beside it, in words, not in the names of methods.
+VIEWS = "(hits that passed the filters, one per visitor and story in 30 minutes)"
+READERS = "(visitors, each counted once per story and day)"
 
 
 def totals_of(response):
@@ -143,7 +149,8 @@ def test_overview_shows_hits_views_readers_and_filtered_hits(editor, counted):
     # 9 hits passed the filters, 4 did not; 8 views (a's second hit came within 30 minutes); 7 readers
     # (a came back an hour later: a new view, the same reader).
     assert totals_of(response) == (
-        "13 hits (requests to the pixel) 4 filtered (bots, previews…) 8 views 7 readers")
+        f"13 hits (requests to the pixel) 4 filtered (hits not counted: bots, previews…) 8 views {VIEWS} "
+        f"7 readers {READERS}")
 
 
 def test_overview_lists_top_stories_and_republishers_with_links_to_their_pages(editor, counted, harbor, schools):
@@ -167,7 +174,7 @@ def test_charts_are_inline_svg_with_a_summary_for_screen_readers(editor, counted
     svg = chart_of(html)
     label = re.search(r'role="img" aria-label="([^"]+)"', svg).group(1)
     day = days_ago(2).date()
-    written = f"{day.day} {day:%b} {day.year}"
+    written = date_format(day)  # the site's one way of writing a date
     assert label.startswith("Readers per day from ") and label.endswith(f": 7 in all, most (7) on {written}.")
     assert f"<title>{written}: 7 readers</title>" in svg
     assert svg.count("<rect") == 30  # one bar per day of the default range, empty days included
@@ -177,7 +184,8 @@ def test_charts_are_inline_svg_with_a_summary_for_screen_readers(editor, counted
 def test_an_empty_period_says_so(editor, counted):
     response = editor.get(overview_url(from_="2001-01-01", to="2001-01-31"))
     text = text_of(response.content.decode())
-    assert totals_of(response).endswith("0 views 0 readers") and "No story had a reader in this period." in text
+    assert totals_of(response).endswith(f"0 views {VIEWS} 0 readers {READERS}")
+    assert "No story had a reader in this period." in text
     assert "No hits were filtered in this period." in text
 
 
@@ -188,7 +196,7 @@ def test_story_page_lists_each_copy_with_views_and_readers(editor, counted, harb
     assert response.status_code == 200
     html = response.content.decode()
     assert "Readers of “Harbor cleanup begins”" in text_of(html)
-    assert totals_of(response) == "8 hits (that passed the filters) 7 views 6 readers 3 copies"
+    assert totals_of(response) == f"8 hits (that passed the filters) 7 views {VIEWS} 6 readers {READERS} 3 copies"
     copies = text_of(html[html.index('id="copies"'):])
     # Most readers first: the partner's copy (2 views by a, 1 each by b and c), our site, the other partner.
     assert re.search(r"partner\.example/2026/harbor-cleanup/ All copies on partner\.example .+? 4 3 "
@@ -201,7 +209,7 @@ def test_story_page_shows_first_and_last_seen(editor, counted, harbor):
     first = timezone.localtime(days_ago(2))
     last = first + timedelta(hours=1)
     row = html[html.index(PARTNER):].split("</tr>")[0]
-    assert first.strftime("%H:%M") in row and last.strftime("%H:%M") in row
+    assert date_format(first, "DATETIME_FORMAT") in row and date_format(last, "DATETIME_FORMAT") in row
 
 
 def test_copy_urls_are_shown_as_text_never_as_links(editor, harbor):
@@ -237,7 +245,7 @@ def test_the_story_edit_page_and_the_explorer_link_to_its_readers(editor, harbor
 def test_story_page_of_a_story_never_counted_is_empty_and_of_no_story_is_404(editor, harbor):
     response = editor.get(story_url(harbor))
     text = text_of(response.content.decode())
-    assert totals_of(response) == "0 hits (that passed the filters) 0 views 0 readers 0 copies"
+    assert totals_of(response) == f"0 hits (that passed the filters) 0 views {VIEWS} 0 readers {READERS} 0 copies"
     assert "Nobody read this story in this period." in text
     assert editor.get(reverse("tracking_readers:story", args=[987654])).status_code == 404
     assert editor.get(reverse("tracking_readers:story", args=[987654]) + "?format=csv").status_code == 404
@@ -248,7 +256,7 @@ def test_a_deleted_story_keeps_its_numbers(editor, counted, schools):
     schools.delete()
     response = editor.get(reverse("tracking_readers:story", args=[story_id]))
     assert f"Story {story_id} (deleted)" in text_of(response.content.decode())
-    assert totals_of(response) == "1 hit (that passed the filters) 1 view 1 reader 1 copy"
+    assert totals_of(response) == f"1 hit (that passed the filters) 1 view {VIEWS} 1 reader {READERS} 1 copy"
 
 
 # One republisher
@@ -260,7 +268,7 @@ def test_republisher_page_lists_its_copies_of_every_story(editor, counted, harbo
     assert response.status_code == 200
     text = text_of(response.content.decode())
     assert "Readers on partner.example" in text
-    assert totals_of(response) == "6 hits (that passed the filters) 5 views 4 readers 2 copies"
+    assert totals_of(response) == f"6 hits (that passed the filters) 5 views {VIEWS} 4 readers {READERS} 2 copies"
     assert re.search(r"Harbor cleanup begins https://partner\.example/2026/harbor-cleanup/ .+? 4 3 "
                      r"Schools reopen https://partner\.example/2026/schools/ .+? 1 1", text)
     assert "other.example" not in text and "our site" not in text
@@ -278,7 +286,7 @@ def test_pages_report_the_last_30_days_by_default(editor, harbor):
     hit(harbor, days_ago(30), visitor="out")
     count()
     response = editor.get(story_url(harbor))
-    assert totals_of(response).endswith("1 view 1 reader 1 copy")
+    assert totals_of(response).endswith(f"1 view {VIEWS} 1 reader {READERS} 1 copy")
     assert response.context["period"].start == utc_today() - timedelta(days=29)
     assert response.context["period"].end == utc_today()
 
@@ -293,7 +301,7 @@ def test_from_and_to_choose_whole_utc_days_both_included(editor, harbor):
     for url in (story_url(harbor, from_=start, to=end), overview_url(from_=start, to=end)):
         response = editor.get(url)
         html = response.content.decode()
-        assert "2 views 2 readers" in totals_of(response)
+        assert f"2 views {VIEWS} 2 readers {READERS}" in totals_of(response)
         assert f'value="{start}"' in html and f'value="{end}"' in html
         assert editor.get(url + "&format=csv").status_code == 200
     assert chart_of(editor.get(story_url(harbor, from_=start, to=end)).content.decode()).count("<rect") == 3
@@ -318,7 +326,7 @@ def test_bad_dates_get_a_clear_message_and_the_default_range(editor, counted, ha
 
 def test_the_last_possible_day_does_not_break_anything(editor, counted):
     response = editor.get(overview_url(from_="9999-12-01", to="9999-12-31"))
-    assert response.status_code == 200 and totals_of(response).endswith("0 readers")
+    assert response.status_code == 200 and totals_of(response).endswith(f"0 readers {READERS}")
 
 
 # CSV for funders
@@ -386,12 +394,12 @@ def test_bar_chart_escapes_its_text_and_summarises_its_data():
     points = [(date(2026, 11, 1), 3), (date(2026, 11, 2), 0), (date(2026, 11, 3), 7)]
     svg = str(bar_chart(points, unit="<readers>"))
     assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"') and 'role="img"' in svg
-    assert ('aria-label="&lt;readers&gt; per day from 1 Nov 2026 to 3 Nov 2026: 10 in all, most (7) on 3 Nov 2026."'
-            in svg)
-    assert "<title>3 Nov 2026: 7 &lt;readers&gt;</title>" in svg and "<readers>" not in svg
+    assert ('aria-label="&lt;readers&gt; per day from November 1, 2026 to November 3, 2026: 10 in all, most (7) '
+            'on November 3, 2026."' in svg)
+    assert "<title>November 3, 2026: 7 &lt;readers&gt;</title>" in svg and "<readers>" not in svg
     assert svg.count("<rect") == 3
     assert ">10<" in svg and ">5<" in svg and ">0<" in svg  # the value axis, in round numbers
-    assert ">1 Nov 2026<" in svg and ">3 Nov 2026<" in svg  # the date axis
+    assert ">November 1, 2026<" in svg and ">November 3, 2026<" in svg  # the date axis, as the site writes dates
 
 
 def test_bar_chart_without_data_says_so():

@@ -148,11 +148,31 @@ class TestPublishing:
         assert story.live is True
         assert story.first_published_at.isoformat().startswith("2026-11-20T09:00")
 
-    def test_the_url_is_the_readers_page_once_live_and_the_edit_page_before(self, news):
+    def test_the_url_is_the_readers_page_once_live_and_the_edit_page_before(self, news, settings):
+        settings.BYLINE_SITE_URL = "https://news.example.org"
         draft = run(text_item())
-        assert draft.url.endswith(f"/admin/pages/{draft.id}/edit/")
+        assert draft.url == f"https://news.example.org/admin/pages/{draft.id}/edit/"
         live = run(text_item(version="2"), publish=True)
-        assert live.url == StoryPage.objects.get(pk=live.id).full_url
+        assert live.url == "https://news.example.org" + StoryPage.objects.get(pk=live.id).url
+
+    def test_the_command_prints_links_at_the_public_address(self, news, site, settings, tmp_path, capsys):
+        """The Site record still says "localhost" and the admin's base is elsewhere: neither may leak into
+        the links staff click from the command's output."""
+        settings.BYLINE_SITE_URL = "https://news.example.org"
+        settings.WAGTAILADMIN_BASE_URL = "https://admin.example.net"
+        (tmp_path / "draft.json").write_text(json.dumps(text_item()))
+        (tmp_path / "live.json").write_text(json.dumps(text_item(uri="urn:example:wire:2")))
+
+        call_command("import_ninjs", str(tmp_path / "draft.json"))
+        call_command("import_ninjs", "--publish", str(tmp_path / "live.json"))
+
+        out = capsys.readouterr().out
+        draft, live = (WireItem.objects.get(uri=uri).story for uri in ("urn:example:wire:1", "urn:example:wire:2"))
+        assert [word for word in out.split() if "://" in word] == [
+            f"https://news.example.org/admin/pages/{draft.pk}/edit/",
+            f"https://news.example.org/news/{live.slug}/",
+        ]
+        assert f" /news/{live.slug}/" not in out and "localhost" not in out
 
     def test_the_site_setting_publishes_usable_items(self, news, site):
         settings = WireSettings.for_site(site)

@@ -96,6 +96,23 @@
     }
   }
 
+  // The dialog is taller than a phone's screen: focusing its first Copy button, as browsers do, would scroll
+  // its title and close button out of sight. Focus goes to the title instead (read out first by screen
+  // readers; Tab then reaches the close button), and the dialog starts at its top.
+  function openAtTop(dialog) {
+    var title = document.getElementById(dialog.getAttribute("aria-labelledby")) || dialog;
+    if (!title.hasAttribute("tabindex")) { title.setAttribute("tabindex", "-1"); }
+    title.focus({ preventScroll: true });
+    dialog.scrollTop = 0;
+  }
+
+  // A tap on the backdrop reaches the dialog element itself, at a point outside its box: that closes it, as
+  // readers expect of a box over the page. A tap on the dialog's own padding is inside its box and does not.
+  function outside(dialog, event) {
+    var box = dialog.getBoundingClientRect();
+    return event.clientX < box.left || event.clientX > box.right || event.clientY < box.top || event.clientY > box.bottom;
+  }
+
   // A modal <dialog> makes the page behind it inert, but Tab from its last control still leaves for the
   // browser's own toolbar; wrap focus around so keyboard users stay in the dialog until they close it.
   document.addEventListener("keydown", function (event) {
@@ -125,8 +142,14 @@
         event.preventDefault();
         loadHandout(dialog).catch(function () {});
         dialog.showModal();
-        dialog.querySelector("[data-copy]").focus();
+        openAtTop(dialog);
       }
+      return;
+    }
+    var target = event.target;
+    if (target.tagName === "DIALOG" && target.classList.contains("republish-dialog") && target.open
+        && outside(target, event)) {
+      target.close();
       return;
     }
     var closer = event.target.closest("[data-republish-close]");

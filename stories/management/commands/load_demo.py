@@ -83,7 +83,6 @@ class Command(BaseCommand):
             support.save()
         if home.title == "Home":
             home.title = data["outlet"]["name"]
-            home.intro = data["outlet"]["tagline"]
             home.save_revision().publish()
         return site, home
 
