@@ -70,7 +70,8 @@ class Copy(models.Model):
                                  help_text="The page's full address, found by Byline (origin-only copies).")
     found_status = models.CharField(max_length=8, blank=True, choices=FOUND_CHOICES,
                                     help_text="What looking for the page found; empty: not looked yet.")
-    found_note = models.CharField(max_length=1000, blank=True, help_text="The pages found, or what was read.")
+    found_note = models.CharField(max_length=1000, blank=True,
+                                  help_text="The pages found when several were, or what was read when none was.")
     found_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -104,8 +105,8 @@ class Copy(models.Model):
         if self.found_status == self.FOUND:
             return f"Found by Byline: readers' browsers sent only {self.url}."
         if self.found_status == self.SEVERAL:
-            pages = self.found_note.split(": ", 1)[-1].split(". Their")[0]
-            return f"Several pages on this site carry the story ({pages}); their hits cannot be told apart."
+            return (f"Several pages on this site carry the story ({self.found_note}); their hits cannot be told "
+                    "apart.")
         if self.found_status == self.NONE:
             return "Only the site is known: Byline found no page with this story in its feeds and sitemaps."
         return "Only the site is known: Byline has not looked for the page yet."

@@ -135,9 +135,7 @@ class Discoverer:
         if len(pages) == 1:
             outcome = Outcome(copy, Copy.FOUND, pages, read, f"Found in {', '.join(read)}.")
         elif pages:
-            outcome = Outcome(copy, Copy.SEVERAL, pages, read,
-                              f"{len(pages)} pages on this site carry the story: {', '.join(pages)}. Their "
-                              "readers' hits name only the site, so they cannot be told apart.")
+            outcome = Outcome(copy, Copy.SEVERAL, pages, read, ", ".join(pages))  # Copy.finding words it
         else:
             looked = ", ".join(read) if read else "no feed or sitemap answered"
             tried = f" Pages checked: {'; '.join(checked)}." if checked else ""
@@ -162,7 +160,7 @@ class Discoverer:
             if url in seen or not same_origin(url, origin):
                 continue
             seen.add(url)
-            body = self._get(url, accept="application/xml,text/xml,application/rss+xml,application/atom+xml,*/*")
+            body = self._get(url)
             if body is None:
                 continue
             root = parse_xml(body)
@@ -179,7 +177,7 @@ class Discoverer:
     def _robots_sitemaps(self, origin, read, seen):
         url = origin + "/robots.txt"
         seen.add(url)
-        body = self._get(url, accept="text/plain,*/*")
+        body = self._get(url)
         if body is None:
             return []
         named = []
@@ -191,7 +189,7 @@ class Discoverer:
             read.append(url)
         return named
 
-    def _get(self, url, accept):
+    def _get(self, url):
         try:
             fetched = self.fetcher.get(url)
         except FetchError as error:

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='copy',
             name='found_note',
-            field=models.CharField(blank=True, help_text='The pages found, or what was read.', max_length=1000),
+            field=models.CharField(blank=True, help_text='The pages found when several were, or what was read when none was.', max_length=1000),
         ),
         migrations.AddField(
             model_name='copy',
