@@ -32,7 +32,7 @@ def empty_cache():
 def fresh_copy_cap():
     """Each test's readers start with no copies counted today: the pixel's cap (tracking.filters.CopyCap)
     lives as long as the process, and another test's story may have had the same id."""
-    from tracking.endpoint import copy_cap
+    from tracking.hits import copy_cap
 
     copy_cap.clear()
 
@@ -70,34 +70,17 @@ def news(site, home):
 @pytest.fixture
 def newsroom(site):
     """The newsroom's settings with the demo outlet's name."""
-    from stories.models import NewsroomSettings
+    from stories.factories import NewsroomSettingsFactory
 
-    newsroom = NewsroomSettings.for_site(site)
-    newsroom.outlet_name = "The Harbor Ledger"
-    newsroom.save()
-    return newsroom
+    return NewsroomSettingsFactory(site=site, outlet_name="The Harbor Ledger")
 
 
 @pytest.fixture
 def support(site):
     """The support appeal, store promo and free-to-read line, all switched on with known words."""
-    from appeals.models import SupportSettings
+    from appeals.factories import SupportSettingsFactory
 
-    settings = SupportSettings.for_site(site)
-    settings.appeal_heading = "Keep the Bay Coast informed"
-    settings.appeal_message = "<p>Our stories are free because <b>readers</b> pay for them.</p>"
-    settings.signature_name = "Miriam Okafor"
-    settings.signature_title = "Publisher and CEO"
-    settings.button_label = "Donate now"
-    settings.button_url = "https://donate.example.org/ledger"
-    settings.free_to_read_line = "Free to read, free to republish, thanks to our members."
-    settings.store_promo_enabled = True
-    settings.store_promo_heading = "Wear the Ledger"
-    settings.store_promo_text = "Tote bags and mugs are back in stock."
-    settings.store_promo_label = "Visit the shop"
-    settings.store_promo_url = "https://shop.example.org/ledger"
-    settings.save()
-    return settings
+    return SupportSettingsFactory(site=site)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.models import Site
 
 from stories.models import SectionPage
-from tracking.dashboard import period_from
+from tracking.api import period_from
 
 from . import reports
 from .models import SupportSettings

@@ -19,9 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from stories.models import StoryPage
-from tracking import filters
-from tracking.counting import BATCH, VIEW_GAP, add_counts, drain, hour_of
-from tracking.models import Cursor
+from tracking.api import BATCH, UNKNOWN_STORY, VIEW_GAP, Cursor, add_counts, drain, hour_of
 
 from .models import AppealEvent, EventVisit, FilteredEvent, VariantCount
 
@@ -47,7 +45,7 @@ def count_new_events(now=None, batch=BATCH):
 
         filtered, counted = {}, []
         for event in events:
-            reason = event.filtered or ("" if event.story_id in published else filters.UNKNOWN_STORY)
+            reason = event.filtered or ("" if event.story_id in published else UNKNOWN_STORY)
             if reason:
                 key = (hour_of(event.received_at), event.kind, reason)
                 filtered[key] = filtered.get(key, 0) + 1

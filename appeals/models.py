@@ -13,7 +13,6 @@ Views and clicks of every version are counted privately (`appeals.recording`, `a
 `VariantCount` rows the Appeals dashboard reads. Version id 0 stands for the evergreen appeal of Settings.
 """
 
-import string
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -28,7 +27,8 @@ from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import RichTextField
 from wagtail.models import Orderable, PreviewableMixin
 
-EVERGREEN = 0  # the "version id" of the evergreen appeal in Settings → Support, in counts and click addresses
+from .shown import EVERGREEN, shown_from_variant, version_letter  # noqa: F401
+
 MAX_VARIANTS = 6
 http_or_https = URLValidator(schemes=["http", "https"], message="Enter an address starting with https:// or http://.")
 
@@ -188,17 +188,11 @@ class Appeal(PreviewableMixin, ClusterableModel):
         return "appeals/preview.html"
 
     def get_preview_context(self, request, mode_name):
-        from .selection import shown_from_variant
-
         context = super().get_preview_context(request, mode_name)
         variants = self.ordered_variants()
         context["versions"] = [shown_from_variant(self, variant, index) for index, variant in enumerate(variants)]
         context["sections"] = list(self.sections.all())
         return context
-
-
-def version_letter(index):
-    return string.ascii_uppercase[index] if 0 <= index < 26 else str(index + 1)
 
 
 class AppealVariant(Orderable):

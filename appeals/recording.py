@@ -1,10 +1,12 @@
-"""Views and clicks of appeals, recorded the way pixel hits are (tracking/endpoint.py), with the same parts:
+"""Views and clicks of appeals, recorded the way pixel hits are (tracking/pixel.py), with the same parts, all
+from tracking's public face (tracking/api.py):
 
-    event_row()  -> the cookieless visitor key (`tracking.visitors.visitor_key` over `client_ip`, user agent and
-                    our host, with the day's salt: the same key the story's pixel gives the same reader), the same
-                    filters in the same order (no user agent, prefetch, bot, rate cap), nothing else stored;
-    recorder     -> a `tracking.recorder.GroupCommitRecorder`: the request waits until its event is committed,
-                    concurrent events share one transaction;
+    event_row()  -> the cookieless visitor key (`visitor_key` over `client_ip`, user agent and our host, with
+                    the day's salt: the same key the story's pixel gives the same reader), the same filters in
+                    the same order (`not_a_reader`: no user agent, prefetch, bot; then the rate cap), nothing
+                    else stored;
+    recorder     -> a `GroupCommitRecorder`: the request waits until its event is committed, concurrent
+                    events share one transaction;
     AppealEvent  -> counted every minute by `appeals.counting` into per-version hourly counts.
 """
 
@@ -13,26 +15,23 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
-from tracking import filters
-from tracking.endpoint import our_host
-from tracking.recorder import GroupCommitRecorder
-from tracking.visitors import client_ip, visitor_key
+from tracking import api as tracking
 
 from .models import EVERGREEN, AppealEvent, AppealVariant, SupportSettings
-from .selection import is_http_url
+from .shown import is_http_url
 
 logger = logging.getLogger(__name__)
 
 UNKNOWN_VERSION = "unknown-version"
-REASONS = {**filters.REASONS, UNKNOWN_VERSION: "Unknown or deleted appeal version"}
+REASONS = {**tracking.REASONS, UNKNOWN_VERSION: "Unknown or deleted appeal version"}
 
 
 def write_events(rows):
     AppealEvent.objects.bulk_create([AppealEvent(**row) for row in rows])
 
 
-recorder = GroupCommitRecorder(write_events)
-rate_cap = filters.RateCap(limit=settings.PIXEL_RATE_CAP)
+recorder = tracking.GroupCommitRecorder(write_events)
+rate_cap = tracking.RateCap(limit=settings.PIXEL_RATE_CAP)
 
 
 MAX_ID = 2**63 - 1  # anything larger is no row of ours (and would overflow a bigint column)
@@ -67,17 +66,12 @@ def event_row(environ, kind, variant_id, appeal_id, story_id, now=None):
     row = {"received_at": now, "kind": kind, "variant_id": variant_id, "appeal_id": appeal_id,
            "story_id": story_id, "visitor": "", "filtered": ""}
     user_agent = environ.get("HTTP_USER_AGENT", "")[:1000]
-    row["visitor"] = visitor_key(client_ip(environ), user_agent, our_host(), now.date())
-    if appeal_id is None:
-        row["filtered"] = UNKNOWN_VERSION
-    elif not user_agent.strip():
-        row["filtered"] = filters.NO_USER_AGENT
-    elif filters.is_prefetch(environ):
-        row["filtered"] = filters.PREFETCH
-    elif filters.is_bot(user_agent):
-        row["filtered"] = filters.BOT
-    elif not rate_cap.allow(row["visitor"]):
-        row["filtered"] = filters.RATE_LIMIT
+    row["visitor"] = tracking.visitor_key(tracking.client_ip(environ), user_agent, tracking.our_host(), now.date())
+    row["filtered"] = (
+        (UNKNOWN_VERSION if appeal_id is None else "")
+        or tracking.not_a_reader(environ, user_agent)
+        or (tracking.RATE_LIMIT if not rate_cap.allow(row["visitor"]) else "")
+    )
     return row
 
 
@@ -90,5 +84,5 @@ def record(environ, kind, variant_id, appeal_id, story_id):
     except Exception:  # whatever the input, the reader is answered; the event is counted as malformed
         logger.exception("Appeal %s could not be read", kind)
         row = {"received_at": timezone.now(), "kind": kind, "variant_id": variant_id, "appeal_id": appeal_id,
-               "story_id": story_id, "visitor": "", "filtered": filters.MALFORMED}
+               "story_id": story_id, "visitor": "", "filtered": tracking.MALFORMED}
     return recorder.record(row)

@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from tracking.endpoint import GIF, GIF_HEADERS_WITH_LENGTH
+from tracking.api import GIF, GIF_HEADERS_WITH_LENGTH
 
 from . import recording
 from .models import AppealEvent

@@ -285,7 +285,7 @@ def bench_http(args, env, path, tmp, procs, state, versions):
     for threads in args.granian_threads:
         configs.append((f"granian WSGI, 1 worker, {threads} blocking thread(s), page cache (file cache)",
                         "granian", threads, {}, True))
-    # RSGI: what the pixel runs fastest on (tracking/endpoint.py); the rest of the site goes to Django's
+    # RSGI: what the pixel runs fastest on (byline/server.py); the rest of the site goes to Django's
     # WSGI side in a pool of threads, so the page cache is measured through that route too.
     configs.append(("granian RSGI, 1 worker, page cache (file cache)", "granian-rsgi", None, {}, True))
     if not args.skip_gunicorn:

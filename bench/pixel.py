@@ -14,7 +14,7 @@ What it does, all on loopback and in a throwaway directory:
      deploy/nginx/byline.conf does (upstream keepalive, HTTP/1.1, X-Forwarded-For, access_log off; plain
      HTTP), BYLINE_TRUSTED_PROXIES=127.0.0.1, with --proxy variants and each --nginx-workers count, each
      compared with nginx of the same worker count serving the GIF from disk;
-   - granian, 1 worker: a bare WSGI app and a bare RSGI app returning tracking.endpoint.GIF (the server's own
+   - granian, 1 worker: a bare WSGI app and a bare RSGI app returning tracking.pixel.GIF (the server's own
      cost);
    - granian RSGI, 1 worker: byline.wsgi with the hit neither journaled nor stored
      (hit_from_request runs: signature, copy, visitor key, filters; the app's code is not touched, the swap
@@ -77,16 +77,16 @@ class _NullRecorder:
 
 
 def storing_nothing(app):
-    """`app` (a PixelEndpoint) answering every hit without storing it."""
-    app.recorder = _NullRecorder()  # WSGI
-    app._journal = lambda row: True  # RSGI: neither journaled nor committed
+    """`app` (a byline.server.Server) answering every hit without storing it: neither journaled nor
+    committed, over WSGI and RSGI alike."""
+    app.pixel.recorder = _NullRecorder()
     return app
 
 
 def _build(name):
     if name in ("bare_gif", "bare_gif_rsgi"):
         common.setup_django()
-        from tracking.endpoint import GIF, GIF_HEADERS, GIF_HEADERS_WITH_LENGTH
+        from tracking.pixel import GIF, GIF_HEADERS, GIF_HEADERS_WITH_LENGTH
 
         def bare_gif(environ, start_response):
             start_response("200 OK", list(GIF_HEADERS_WITH_LENGTH))
@@ -380,9 +380,10 @@ def micro_worker(args):
     from republish.pixel import is_valid
     from tracking import filters
     from tracking.copies import normalize
-    from tracking.endpoint import hit_from_request, write_hits
+    from tracking.hits import hit_from_request
     from tracking.models import Hit
     from tracking.visitors import client_ip, visitor_key
+    from tracking.writers import write_hits
 
     path = args.micro_path
     n = args.micro_iterations
@@ -463,14 +464,15 @@ def micro_worker(args):
 
 
 def rsgi_requests_us(path, envs):
-    """Whole pixel requests through PixelEndpoint's RSGI side on an event loop, no HTTP: the Python a hit
-    costs the server's one thread (parsing, filters, journal, the batched commit) without the noise of a
+    """Whole pixel requests through the server's RSGI side (byline/server.py) on an event loop, no HTTP: the
+    Python a hit costs the server's one thread (parsing, filters, journal, the batched commit) without the noise of a
     load generator sharing the cores; beside it the same requests with the hit not stored."""
     import asyncio
 
     import uvloop
 
-    from tracking.endpoint import PixelEndpoint
+    from byline.server import Server
+    from tracking.pixel import Pixel
 
     class Scope:
         proto, method, client = "http", "GET", "127.0.0.1:40000"
@@ -496,16 +498,17 @@ def rsgi_requests_us(path, envs):
                     for scope in scopes[start:start + 50]:
                         await endpoint.__rsgi__(scope, Proto())
                     await asyncio.sleep(0)
-                endpoint.committer.flush()  # the hits still waiting for their batch, counted too
+                if hasattr(endpoint.pixel.recorder, "committer"):
+                    endpoint.pixel.recorder.committer.flush()  # the hits still waiting for their batch, counted too
                 best = min(best, (time.perf_counter() - t0) / len(scopes) * 1e6)
             return best
         finally:
             endpoint.__rsgi_del__(loop)
 
     return {"RSGI pixel request in-process: hit journaled, committed in batches":
-            uvloop.run(run(PixelEndpoint(None))),
+            uvloop.run(run(Server(None, Pixel()))),
             "RSGI pixel request in-process: hit parsed and filtered, NOT stored":
-            uvloop.run(run(storing_nothing(PixelEndpoint(None))))}
+            uvloop.run(run(storing_nothing(Server(None, Pixel()))))}
 
 
 def measure_micro(env, path, label, iterations=3000):

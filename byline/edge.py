@@ -110,7 +110,7 @@ class PageCache:
 
     def lookup_local(self, environ):
         """(status, headers, body) of a fresh copy this worker holds, or None; never any I/O, so that an
-        event loop (the RSGI side of tracking.endpoint) may answer cached pages without a thread."""
+        event loop (the RSGI side of byline/server.py) may answer cached pages without a thread."""
         if not self._may_use_cache(environ):
             return None
         entry = self.local.get(self._cache_key(environ)[0])

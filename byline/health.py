@@ -28,7 +28,7 @@ from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from tracking.journal import FILE_BYTES
+from tracking.api import JOURNAL_FILE_BYTES as FILE_BYTES
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
-"""WSGI entry point.
+"""The application servers load: WSGI, and RSGI through the same object (byline/server.py).
 
-    PixelEndpoint (tracking/endpoint.py)  answers /pixel/... itself, counting durably
-      -> PageCache (byline/edge.py)       answers repeat requests for cached pages
+    Server (byline/server.py)        hands /pixel/... to the pixel (tracking/pixel.py), the rest to:
+      -> PageCache (byline/edge.py)  answers repeat requests for cached pages
         -> Django
 """
 
@@ -19,9 +19,10 @@ if settings.EDGE_CACHE:
 
     application = PageCache(application)
 
-from tracking.endpoint import PixelEndpoint  # noqa: E402
+from byline.server import Server  # noqa: E402
+from tracking.pixel import Pixel  # noqa: E402
 
-application = PixelEndpoint(application)
+application = Server(application, Pixel())
 
 # Everything loaded so far (Django, Wagtail, the URL maps, the templates) lives as long as the process. Left
 # in the collector's sight, each full collection walked it all and paused every request in flight for 50-90 ms

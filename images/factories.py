@@ -4,6 +4,7 @@ import factory
 import wagtail_factories
 from django.core.files.images import ImageFile
 from PIL import Image, ImageDraw
+from wagtail.models import Collection
 
 from .models import BylineImage
 
@@ -24,10 +25,19 @@ def gradient_jpeg(colors=("#1d3557", "#a8dadc"), size=(1600, 900), label=""):
     return buffer.getvalue()
 
 
+def root_collection():
+    """The collection editors' uploads go to (the migrations make it; re-made after a transactional test's flush)."""
+    return Collection.get_first_root_node() or Collection.add_root(name="Root")
+
+
 class BylineImageFactory(wagtail_factories.ImageFactory):
+    """An image in the root collection, as an editor's upload is (wagtail_factories would make a collection per
+    image)."""
+
     class Meta:
         model = BylineImage
 
+    collection = factory.LazyFunction(root_collection)
     title = factory.Sequence(lambda n: f"Picture {n}")
     credit = "Staff photographer"
     file = factory.LazyAttributeSequence(

@@ -1,6 +1,6 @@
 from django.utils.functional import SimpleLazyObject
 
-from .lists import sections_for_request
+from .models import sections_for_request
 
 
 def newsroom(request):

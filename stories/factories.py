@@ -4,11 +4,37 @@ import factory
 import wagtail_factories
 from django.utils import timezone
 from django.utils.text import slugify
+from wagtail.models import Site
 from wagtail.rich_text import RichText
 
 from byline.sanitize import clean_html
 
-from .models import Author, Correction, HomePage, Origin, SectionPage, StoryAuthor, StoryPage
+from .models import Author, Correction, HomePage, NewsroomSettings, Origin, SectionPage, StoryAuthor, StoryPage
+
+
+class SiteSettingsFactory(factory.django.DjangoModelFactory):
+    """A site's settings (a BaseSiteSetting): the one row `for_site` reads, with the given fields set and saved.
+
+    `site` defaults to the default site. Settings exist once per site, so a second call changes the same row."""
+
+    class Meta:
+        abstract = True
+
+    site = factory.LazyFunction(lambda: Site.objects.get(is_default_site=True))
+
+    @classmethod
+    def _create(cls, model_class, site, **fields):
+        settings = model_class.for_site(site)  # made with the model's defaults if the site had none
+        if fields:
+            for name, value in fields.items():
+                setattr(settings, name, value)
+            settings.save()
+        return settings
+
+
+class NewsroomSettingsFactory(SiteSettingsFactory):
+    class Meta:
+        model = NewsroomSettings
 
 
 class OriginFactory(factory.django.DjangoModelFactory):

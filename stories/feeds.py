@@ -12,8 +12,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
 from wagtail.models import Site
 
-from .lists import published_stories
-from .models import NewsroomSettings, SectionPage
+from .models import NewsroomSettings, SectionPage, published_stories
 
 FEED_LENGTH = 30
 

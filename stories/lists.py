@@ -5,8 +5,9 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from wagtail import hooks
 
-from .models import SectionPage, StoryPage
+from .models import latest_stories, listed_stories, with_sections
 
 # How long a worker keeps the stories every story page's lists are drawn from (see `list_pool`). Any change
 # to pages, restrictions or the newsroom's lists replaces them at once; this bounds only how far behind
@@ -17,79 +18,9 @@ RECENT_POOL_SIZE = 17  # the 16 candidates a story page draws from, plus the pag
 RANKED_LENGTH = 4  # stories in Most Popular
 
 
-def sections_by_path():
-    """Every section, keyed by tree path. Sections are few and every page needs some of them."""
-    return {section.path: section for section in SectionPage.objects.all().order_by("path")}
-
-
-def sections_for_request(request):
-    """`sections_by_path()` fetched once per request: routing, the navigation and the story lists share it."""
-    sections = getattr(request, "byline_sections", None)
-    if sections is None:
-        sections = request.byline_sections = sections_by_path()
-    return sections
-
-
-def with_sections(stories, sections=None):
-    """Attach each story's section without a query per story."""
-    stories = list(stories)
-    if not stories:
-        return stories
-    sections = sections if sections is not None else sections_by_path()
-    for story in stories:
-        section = sections.get(story.path[: -StoryPage.steplen])
-        if section is not None:
-            story.__dict__["section"] = section
-    return stories
-
-
-def with_card_images(stories):
-    """Give each story with a lead image its card's picture as `card_image`, the renditions found with one
-    query. Wagtail's `{% image %}` would look each one up in the cache and write it back, card by card."""
-    from wagtail.images import get_image_model
-    from wagtail.images.models import Filter
-    from wagtail.images.shortcuts import get_renditions_or_not_found
-
-    stories = list(stories)
-    images = {story.lead_image.pk: story.lead_image for story in stories if story.lead_image is not None}
-    spec = StoryPage.CARD_LIST_IMAGE
-    found = {pk: [] for pk in images}
-    renditions = get_image_model().get_rendition_model().objects.filter(image_id__in=images, filter_spec=spec)
-    for rendition in renditions:
-        found[rendition.image_id].append(rendition)
-    for story in stories:
-        image = story.lead_image
-        story.card_image = None
-        if image is None:
-            continue
-        image.prefetched_renditions = found[image.pk]
-        story.card_image = (image.find_existing_renditions(Filter(spec)).get(Filter(spec))
-                            or get_renditions_or_not_found(image, [spec])[spec])
-    return stories
-
-
-def published_stories():
-    return StoryPage.objects.live().public().order_by("-first_published_at", "-pk")
-
-
-def listed_stories():
-    """Published stories as lists show them. Lists never show the body, and reading it from the database
-    (the StreamField's JSON) is most of what a story object costs to make."""
-    return published_stories().defer_streamfields()
-
-
-def latest_stories(limit=10, exclude=None):
-    qs = listed_stories().select_related("lead_image")
-    if exclude is not None:
-        qs = qs.exclude(pk=exclude.pk)
-    return with_sections(qs[:limit])
-
-
 def most_popular(newsroom, exclude=None, limit=RANKED_LENGTH, candidates=None, sections=None, ranked=None):
     """"Most Popular": stories ranked by readers over the newsroom's window (see tracking.reports), topped
     up with the most recent stories while too few have been read. `ranked`: that ranking, already fetched."""
-    from tracking.reports import most_popular as ranked_by_readers
-
     if ranked is None:
         ranked = with_sections(
             ranked_by_readers(newsroom.popular_window_hours, newsroom.popular_counts_copies, limit, exclude=exclude),
@@ -117,7 +48,7 @@ def missed_stories(story, newsroom=None, limit=4, exclude=(), candidates=None, s
     """Stories from other sections than `story`'s, each shown with its section name: first those editors
     pinned, then the most recent, leaving out this story and those listed elsewhere on the page (`exclude`).
     `pinned`: `pinned_stories(newsroom)`, already fetched."""
-    section_path = story.path[: -StoryPage.steplen]
+    section_path = story.path[: -story.steplen]
     excluded = {s.pk for s in exclude} | {story.pk}
     if pinned is None:
         pinned = pinned_stories(newsroom, sections)
@@ -155,8 +86,6 @@ def list_pool(newsroom, sections=None):
     """The same few stories frame every story page. Each worker keeps them for `LIST_POOL_SECONDS`, as long
     as the token in the shared cache stays the one it saw when fetching them, so a run of uncached renders
     (after a purge, or for editors) does not fetch them again for every page."""
-    from tracking.reports import most_popular as ranked_by_readers
-
     key = (newsroom.pk, newsroom.popular_window_hours, newsroom.popular_counts_copies)
     # Read before fetching: a change made meanwhile leaves this pool with an outdated token.
     token = cache.get_or_set(LIST_POOL_TOKEN, lambda: uuid.uuid4().hex, None)
@@ -182,3 +111,11 @@ def story_page_lists(story, newsroom, sections=None):
     popular = most_popular(newsroom, exclude=story, candidates=candidates, ranked=pool.ranked)
     return popular, missed_stories(story, newsroom, exclude=popular, candidates=candidates, sections=sections,
                                    pinned=pool.pinned)
+
+
+def ranked_by_readers(hours, counts_copies, limit, exclude=None):
+    """The stories most read over the last `hours`, as the app that counts readers ranks them (tracking
+    registers its ranking as the `rank_most_popular` hook); none where no app does."""
+    for rank in hooks.get_hooks("rank_most_popular"):
+        return rank(hours, counts_copies, limit, exclude=exclude)
+    return []

@@ -14,15 +14,16 @@ from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from taggit.models import TaggedItemBase
+from wagtail import hooks
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel, ObjectList, TabbedInterface
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import RichTextField, StreamField
+from wagtail.images import get_image_model
+from wagtail.images.models import Filter
 from wagtail.images.shortcuts import get_renditions_or_not_found
 from wagtail.models import Orderable, Page, Site
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
-
-from republish.panels import EligibilityPanel
 
 from .blocks import StoryBodyBlock
 
@@ -162,8 +163,6 @@ class HomePage(CachedPage):
     max_count = 1
 
     def get_context(self, request, *args, **kwargs):
-        from .lists import latest_stories, with_card_images
-
         context = super().get_context(request, *args, **kwargs)
         context["stories"] = with_card_images(latest_stories(limit=13))
         return context
@@ -172,8 +171,6 @@ class HomePage(CachedPage):
         # Wagtail fetches a child as a Page, then again as its specific type. Every public page needs all
         # the sections anyway (navigation, story lists), so the section is found among them instead.
         if path_components and request is not None:
-            from .lists import sections_for_request
-
             slug, depth = path_components[0], self.depth + 1
             for section in sections_for_request(request).values():
                 if section.slug == slug and section.depth == depth and section.path.startswith(self.path):
@@ -197,8 +194,6 @@ class SectionPage(CachedPage):
         return StoryPage.objects.live().public().child_of(self).order_by("-first_published_at")
 
     def get_context(self, request, *args, **kwargs):
-        from .lists import with_card_images
-
         context = super().get_context(request, *args, **kwargs)
         paginator = Paginator(self.stories().select_related("lead_image").defer_streamfields(), 20)
         stories = paginator.get_page(request.GET.get("page"))
@@ -271,8 +266,8 @@ class StoryPage(CachedPage):
         FieldPanel("updated_at"),
         InlinePanel("corrections", label="Correction"),
     ]
+    # The republish app puts its verdict, "Can partners republish it?", at the top (republish/apps.py).
     republishing_panels = [
-        EligibilityPanel(heading="Can partners republish it?"),
         FieldPanel("republishing"), FieldPanel("republishing_note"),
         FieldPanel("republish_from"), FieldPanel("republish_window_days"),
     ]
@@ -367,10 +362,6 @@ class StoryPage(CachedPage):
         return get_renditions_or_not_found(image, specs)
 
     def get_context(self, request, *args, **kwargs):
-        from republish.eligibility import is_republishable
-        from republish.models import RepublishingPolicy
-
-        from .lists import sections_for_request, story_page_lists
         from .seo import news_article
 
         context = super().get_context(request, *args, **kwargs)
@@ -379,10 +370,10 @@ class StoryPage(CachedPage):
             self.__dict__["section"] = sections.get(self.path[: -self.steplen]) or self.get_parent().specific
         context["body"] = self.render_body(context)
         context["corrections"] = list(self.corrections.all())
-        # The footer and the appeal must not promise what the republish box refuses (appeals.wording).
-        context["may_republish"] = bool(is_republishable(self, RepublishingPolicy.for_request(request)))
-        newsroom = NewsroomSettings.for_request(request)
-        context["most_popular"], context["missed"] = story_page_lists(self, newsroom, sections)
+        # What else the page shows plugs in here: the story lists (stories/wagtail_hooks.py), whether it may
+        # travel (republish/wagtail_hooks.py; the footer and the appeal must not contradict it).
+        for add_to_context in hooks.get_hooks("story_page_context"):
+            add_to_context(self, request, context, sections)
         renditions = self.lead_image_renditions()
         context["card_image"] = renditions.get(self.CARD_IMAGE)
         context["story_image"] = renditions.get(self.STORY_IMAGE)
@@ -391,6 +382,75 @@ class StoryPage(CachedPage):
             context["card_image"].full_url if context["card_image"] else None,
         )
         return context
+
+
+# ---- The queries every page builds on: the sections (fetched once per request), published stories, and
+# the pictures of their cards. The lists pages show (Most Popular, In Case You Missed It) are in stories.lists.
+
+
+def sections_by_path():
+    """Every section, keyed by tree path. Sections are few and every page needs some of them."""
+    return {section.path: section for section in SectionPage.objects.all().order_by("path")}
+
+
+def sections_for_request(request):
+    """`sections_by_path()` fetched once per request: routing, the navigation and the story lists share it."""
+    sections = getattr(request, "byline_sections", None)
+    if sections is None:
+        sections = request.byline_sections = sections_by_path()
+    return sections
+
+
+def with_sections(stories, sections=None):
+    """Attach each story's section without a query per story."""
+    stories = list(stories)
+    if not stories:
+        return stories
+    sections = sections if sections is not None else sections_by_path()
+    for story in stories:
+        section = sections.get(story.path[: -Page.steplen])
+        if section is not None:
+            story.__dict__["section"] = section
+    return stories
+
+
+def with_card_images(stories):
+    """Give each story with a lead image its card's picture as `card_image`, the renditions found with one
+    query. Wagtail's `{% image %}` would look each one up in the cache and write it back, card by card."""
+    stories = list(stories)
+    images = {story.lead_image.pk: story.lead_image for story in stories if story.lead_image is not None}
+    spec = StoryPage.CARD_LIST_IMAGE
+    found = {pk: [] for pk in images}
+    renditions = get_image_model().get_rendition_model().objects.filter(image_id__in=images, filter_spec=spec)
+    for rendition in renditions:
+        found[rendition.image_id].append(rendition)
+    for story in stories:
+        image = story.lead_image
+        story.card_image = None
+        if image is None:
+            continue
+        image.prefetched_renditions = found[image.pk]
+        story.card_image = (image.find_existing_renditions(Filter(spec)).get(Filter(spec))
+                            or get_renditions_or_not_found(image, [spec])[spec])
+    return stories
+
+
+def published_stories():
+    return StoryPage.objects.live().public().order_by("-first_published_at", "-pk")
+
+
+def listed_stories():
+    """Published stories as lists show them. Lists never show the body, and reading it from the database
+    (the StreamField's JSON) is most of what a story object costs to make."""
+    return published_stories().defer_streamfields()
+
+
+def latest_stories(limit=10, exclude=None):
+    qs = listed_stories().select_related("lead_image")
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude.pk)
+    return with_sections(qs[:limit])
+
 
 
 _HEADING = re.compile(r"<h([2-6])([^>]*)>(.*?)</h\1>", re.DOTALL)

@@ -4,8 +4,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from wagtail.models import Site
 
-from .lists import published_stories
-from .models import NewsroomSettings
+from .models import NewsroomSettings, published_stories
 
 # Google News reads only articles published in the last two days.
 NEWS_SITEMAP_WINDOW = timedelta(days=2)

@@ -3,6 +3,8 @@
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from django.conf import settings
+
 MAX_URL = 500
 # Parameters that say how a reader arrived, not which page they read.
 TRACKING_PARAMETERS = re.compile(
@@ -94,3 +96,15 @@ def host_of(url):
         return (urlsplit(url).hostname or "").lower()
     except ValueError:
         return ""
+
+
+_our_host = (None, "")
+
+
+def our_host():
+    """The host of our own site (WAGTAILADMIN_BASE_URL): readers there are counted for our site."""
+    global _our_host
+    base = settings.WAGTAILADMIN_BASE_URL
+    if _our_host[0] != base:  # parsed once, not on every hit; tests change the setting
+        _our_host = (base, host_of(base))
+    return _our_host[1]

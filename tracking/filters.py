@@ -119,6 +119,18 @@ def is_prefetch(environ):
     return False
 
 
+def not_a_reader(environ, user_agent):
+    """Why a request is not a reader's, in the order every counter asks (the pixel, appeals' views and
+    clicks): no user agent, a prefetch, a bot; "" for a reader. Each counter then applies its own caps."""
+    if not user_agent.strip():
+        return NO_USER_AGENT
+    if is_prefetch(environ):
+        return PREFETCH
+    if is_bot(user_agent):
+        return BOT
+    return ""
+
+
 class RateCap:
     """At most `limit` counted hits per visitor key per minute in this process; beyond that a visitor is a
     reload loop or a script. Kept in memory only: it holds visitor keys, never addresses.

@@ -19,8 +19,9 @@ past the mark and deletes the file: every answered hit is stored exactly once. T
 written holds zero bytes, which no line contains. A journal is started afresh once its file is full, and a
 full file is deleted once everything in it is in the database.
 
-    answer():  hit_from_request() -> Journal.append() -> GIF
-                                  -> committer.add()  -> (batch) INSERT hits + mark -> COMMIT
+    Pixel.answer() -> hit_from_request() -> JournaledRecorder.record() -> Journal.append() -> GIF
+                                                                      -> committer.add()  -> (batch) INSERT
+                                                                                             hits + mark, COMMIT
 """
 
 import fcntl
@@ -30,39 +31,20 @@ import os
 import secrets
 import socket
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
 from .models import JournalMark
-from .recorder import write_isolating
+from .writers import utc_text, write_isolating
 
 logger = logging.getLogger(__name__)
 
 SUFFIX = ".hits"
 MAKING = ".new"  # appended to a journal's name while its file is being made
 FILE_BYTES = 16 * 1024 * 1024
-
-
-_ONE_SECOND = timedelta(seconds=1)
-_NEVER = datetime.min.replace(tzinfo=UTC)
-_last_second = [(_NEVER, _NEVER, "")]  # (start, end, text of its second): utc_text's memory of the previous call
-
-
-def utc_text(value):
-    """An aware UTC datetime as naive text, "2026-12-04 17:30:05.123456": what Django's SQLite backend stores
-    for it. Same as str(value) without "+00:00", in a third of the time: the text up to the second is kept
-    from the previous call (a pixel hit's budget is a few microseconds, and this is called once per hit)."""
-    start, end, prefix = _last_second[0]  # one read and one write of a tuple: safe from several threads
-    if not start <= value < end:
-        start = value.replace(microsecond=0)
-        prefix = str(start)[:19]
-        _last_second[0] = (start, start + _ONE_SECOND, prefix)
-    micro = value.microsecond
-    return prefix + "." + str(1_000_000 + micro)[1:] if micro else prefix  # f"{micro:06d}" costs 60% more
 
 
 def encode(row):
@@ -192,26 +174,6 @@ class Journal:
             os.close(fd)
         self._retired.clear()
         self._size = 0
-
-
-def write_marks(cursor, marks, forget, marker, quote, stored_until=None):
-    """Upsert {journal name: position} (and the time until which the process stored every hit, when given;
-    in the database's form) and delete the marks of the journals in `forget` (deleted files), on a DB-API
-    cursor, in the caller's transaction."""
-    table = quote(JournalMark._meta.db_table)
-    upsert = _marks_sql(marker, table)
-    for name, position in marks.items():
-        cursor.execute(upsert, (name, position, stored_until))
-    if forget:
-        cursor.execute(f"DELETE FROM {table} WHERE journal IN ({', '.join([marker] * len(forget))})", list(forget))
-
-
-@lru_cache(maxsize=4)
-def _marks_sql(marker, table):
-    # Keyed by the quoted name, not by a connection's quote function: that would keep the connection open.
-    return (f"INSERT INTO {table} (journal, position, stored_until) VALUES ({marker}, {marker}, {marker}) "
-            f"ON CONFLICT (journal) DO UPDATE SET position = excluded.position, "
-            f"stored_until = COALESCE(excluded.stored_until, {table}.stored_until)")
 
 
 def recover(directory, write_hits):

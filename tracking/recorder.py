@@ -1,106 +1,32 @@
-"""Storing pixel hits in batches (group commit), never losing one that was answered.
+"""Storing pixel hits, never losing one that was answered. Two recorders, one interface: `record(row)`
+says whether the hit is safe (True) or the reader must be told it was not counted (False).
 
 - `GroupCommitRecorder`, for WSGI servers: each request thread hands its hit to a writer thread and waits on
   its batch's event. The writer takes everything that arrived while the previous commit ran, writes it in one
   transaction and wakes the whole batch at once. There is no linger timer: under load batches grow by
   themselves, and an idle server commits a lone hit at once. A crash can only lose hits whose requests have
   not been answered yet.
-- `JournalCommitter`, for the RSGI pixel: its hits are already in the pixel's journal (tracking.journal) and
-  answered; it writes them to the database in batches, with the journal marks that make recovery exact.
+- `JournaledRecorder`, for the RSGI pixel on granian's event loop: each hit is copied into this process's
+  journal (tracking.journal) and answered at once; its `JournalCommitter` writes the hits to the database in
+  batches a moment later, with the journal marks that make recovery exact.
 
-Every writer stores a batch through `write_isolating`, so that a hit the database refuses cannot hold up the
-others, and reads the counting job's cursor first (`keep_after_counted`), so that no hit lands where the
-counting job has already counted.
+The SQL they run is in tracking.writers.
 """
 import asyncio
 import logging
-import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-import psycopg
-from django.db import DataError, IntegrityError, close_old_connections, connection, transaction
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
 
-from .filters import UNSTORABLE
-from .models import Cursor
+from .journal import Journal, recover
+from .models import JournalMark
+from .writers import Busy, SQLiteWriter, write_batch, write_hits, write_isolating
 
 logger = logging.getLogger(__name__)
-
-# What a row's own values cause (a number out of range, a character the database refuses), unlike a database
-# that is locked, gone or full: only these are worth narrowing down to the row. Writers use raw cursors, so
-# the drivers' own classes as well as Django's.
-DATA_ERRORS = (DataError, IntegrityError, sqlite3.DataError, sqlite3.IntegrityError, psycopg.DataError,
-               psycopg.IntegrityError, ValueError, TypeError, OverflowError)
-
-
-def write_isolating(write, rows, savepoint):
-    """`write(rows)` within `savepoint()`, in the caller's transaction. Should the database refuse the batch
-    for a row's values, the batch is halved until that row stands alone, and it is stored as a hit filtered
-    as UNSTORABLE: counted, never lost, and no longer in the way of the hits after it, which would
-    otherwise be retried together with it forever. Other errors are the caller's to retry."""
-    try:
-        with savepoint():
-            write(rows)
-        return
-    except DATA_ERRORS as error:
-        if _duplicate_key(error):  # hits have no unique column but their id: the table, not the row
-            raise
-        if len(rows) == 1:
-            logger.error("The database refused a pixel hit (%r); stored as %r instead: %r", error, UNSTORABLE,
-                         rows[0])
-            write([unstorable(rows[0])])
-            return
-    middle = len(rows) // 2
-    write_isolating(write, rows[:middle], savepoint)
-    write_isolating(write, rows[middle:], savepoint)
-
-
-def keep_after_counted(cursor, rows, quote, marker="%s", postgres=False):
-    """Give the rows received before the counting job's cursor (`Cursor.counted_until`) that time instead,
-    on a DB-API `cursor`, in the transaction that stores them. Counting never goes back, so such a hit would
-    never be counted; it can only come from a writer that was held up longer than the job waits for
-    (tracking.counting). On PostgreSQL the cursor's row is locked for share until the hits are committed:
-    the job moves it on only once no transaction that read it is still storing hits."""
-    table, name, until = quote(Cursor._meta.db_table), quote("name"), quote("counted_until")
-    found = cursor.execute(f"SELECT {until} FROM {table} WHERE {name} = {marker}{' FOR SHARE' if postgres else ''}",
-                           ("hits",)).fetchone()
-    counted_until = found and found[0]
-    if not counted_until:
-        return
-    if isinstance(counted_until, str):  # SQLite's text: UTC
-        counted_until = datetime.fromisoformat(counted_until)
-    if counted_until.tzinfo is None:
-        counted_until = counted_until.replace(tzinfo=UTC)
-    late = 0
-    for row in rows:
-        if row["received_at"] < counted_until:
-            row["received_at"] = counted_until
-            row.pop("received_text", None)
-            late += 1
-    if late:
-        logger.warning("%d pixel hits arrived after the counting job had counted their time; counted as of %s",
-                       late, counted_until)
-
-
-def _duplicate_key(error):
-    """Whether `error` (or the driver's error behind Django's) is a unique or primary key violation: a
-    sequence behind the table's ids, say, after a restore."""
-    cause = error.__cause__ if isinstance(error, IntegrityError) and error.__cause__ else error
-    if isinstance(cause, psycopg.errors.UniqueViolation):
-        return True
-    return isinstance(cause, sqlite3.IntegrityError) and getattr(cause, "sqlite_errorname", "") in (
-        "SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_ROWID")
-
-
-def unstorable(row):
-    """What can be kept of a hit the database refused: when it came, and that it was not a view."""
-    kept = {**row, "story_id": None, "via": "", "copy": "", "visitor": "", "filtered": UNSTORABLE}
-    received_at = row.get("received_at")
-    if not isinstance(received_at, datetime) or received_at.tzinfo is None:
-        kept["received_at"] = datetime.now(UTC)
-        kept.pop("received_text", None)
-    return kept
 
 
 class _Batch:
@@ -185,8 +111,58 @@ class GroupCommitRecorder:
         return False
 
 
-class Busy(Exception):
-    """Another connection holds the database's write lock: try again in a moment."""
+class JournaledRecorder:
+    """The RSGI pixel's recorder: `record(row)` puts the hit in this process's journal and queues it for its
+    committer. `start(pool, loop)`, before the first hit, stores what a dead process left in its journal
+    (tracking.journal.recover) and opens this one's; `stop(pool)` stores what is queued. `pool` runs what
+    must not run on the event loop (Django's connections)."""
+
+    def __init__(self, directory=None, journal=None, committer=None):
+        self.directory = directory
+        self.journal, self.committer = journal, committer
+
+    def start(self, pool, loop=None):
+        if self.committer is not None:
+            return
+        directory = self.directory or settings.PIXEL_JOURNAL_DIR
+        # Hits that a process answered but did not store before it died: stored before taking new ones.
+        pool.submit(recover, directory, write_hits).result()
+        self.journal = Journal(directory)
+        self.journal.start()
+        if connection.vendor == "sqlite":
+            self.committer = JournalCommitter(self.journal, SQLiteWriter())
+        else:
+            self.committer = JournalCommitter(self.journal, write_batch,
+                                              executor=ThreadPoolExecutor(1, thread_name_prefix="hit-writer"))
+        self.committer.register()
+        if loop is not None:
+            self.committer.start_heartbeat(loop)
+
+    def record(self, row):
+        """Whether the hit is safely in the journal (and queued for the database)."""
+        if self.committer.full():  # the database has been unreachable for a long while
+            return False
+        try:
+            mark = self.journal.append(row)
+        except OSError:
+            logger.exception("Pixel hit could not be written to the journal")
+            return False
+        self.committer.add(row, mark)
+        return True
+
+    def stop(self, pool):
+        committer = self.committer
+        if committer is None:
+            return
+        all_stored = committer.flush()
+        # A commit still running keeps the journal locked until the process exits: a worker starting
+        # meanwhile must not store those hits a second time.
+        if not committer.writing():
+            self.journal.close(all_stored=all_stored)
+            if all_stored:  # nothing left for the counting job to wait for
+                pool.submit(JournalMark.objects.filter(journal__in=committer.marked()).delete).result()
+        if isinstance(committer.write_batch, SQLiteWriter):
+            committer.write_batch.close()
 
 
 class JournalCommitter:
@@ -412,37 +388,3 @@ class Marks(dict):
         self.stored_until = stored_until
 
 
-class Checkpointer:
-    """Copies the WAL back into the database every `every` seconds, in a thread of its own.
-
-    SQLite normally checkpoints inside the commit that fills the WAL past 1,000 pages, fsync included: on
-    the event loop that stalled every request for several milliseconds. A passive checkpoint never waits
-    for writers or readers, and sqlite3 lets go of the GIL while it copies."""
-
-    def __init__(self, connect, every):
-        self._stopping = threading.Event()
-        self._connect = connect
-        self._every = every
-        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
-        self._thread.start()
-
-    def stop(self):
-        self._stopping.set()
-        self._thread.join(5)
-
-    def _run(self):
-        connection = None
-        try:
-            while not self._stopping.wait(self._every):
-                try:
-                    if connection is None:
-                        connection = self._connect()
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except Exception:
-                    logger.exception("WAL checkpoint failed")
-                    if connection is not None:
-                        connection.close()
-                        connection = None
-        finally:
-            if connection is not None:
-                connection.close()

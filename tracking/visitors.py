@@ -65,8 +65,9 @@ def visitor_key(ip, user_agent, site, day):
 
 def _keyed_sha256(key):
     """HMAC-SHA256 (RFC 2104) keyed once: its inner and outer hashes, already fed their padded keys, for
-    each key to copy. What hmac.new(key).copy() does, in two thirds of its time (the hmac module's
-    copy runs in Python); tests hold the result to hmac's."""
+    each key to copy. What hmac.new(key).copy() does; kept because bench/hot_path.py measures it at about
+    half the time of hmac.new per hit, and below hmac's own copy and OpenSSL's one-shot hmac.digest (the
+    hmac module's copy runs in Python). Tests hold the result to hmac's."""
     if len(key) > _BLOCK:
         key = hashlib.sha256(key).digest()
     key = key.ljust(_BLOCK, b"\0")

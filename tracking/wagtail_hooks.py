@@ -1,5 +1,5 @@
-"""The Readers menu item and pages in the Wagtail admin, and a "Readers" item in each story's "…" menus (on its
-edit page and in the page explorer)."""
+"""The Readers menu item and pages in the Wagtail admin, a "Readers" item in each story's "…" menus (on its
+edit page and in the page explorer), and the ranking behind "Most Popular" (stories.lists)."""
 
 from django.urls import include, path, reverse
 from wagtail import hooks
@@ -9,6 +9,9 @@ from wagtail.admin.ui.menus.pages import PageMenuItem
 from stories.models import StoryPage
 
 from . import admin_urls
+from .reports import most_popular
+
+hooks.register("rank_most_popular", most_popular)
 
 
 @hooks.register("register_admin_urls")

@@ -4,7 +4,7 @@ republisher, and one verification's checks with their evidence and the copy's hi
 from django.db.models import Q
 
 from stories.models import StoryPage
-from tracking.models import Copy
+from tracking.api import Copy
 
 from .checks import CHECKS, LABELS
 from .models import ManualCopy, Verification

@@ -26,13 +26,12 @@ from django.db.models import Q
 from django.utils import timezone
 from lxml import etree
 
+from byline.fetch import Fetcher, FetchError
 from republish import pixel
 from stories.models import StoryPage
-from tracking.copies import normalize
-from tracking.models import Copy
+from tracking.api import Copy, normalize
 
 from .checks import check_text
-from .fetch import Fetcher, FetchError
 from .original import original_for
 from .page import CopyPage, decode
 from .text import norm

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from wagtail.admin.panels import FieldPanel
 
-from tracking.copies import host_of, normalize
+from tracking.api import host_of, normalize
 
 
 class ManualCopy(models.Model):

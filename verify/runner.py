@@ -12,14 +12,13 @@ from django.conf import settings
 from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from byline.fetch import Fetcher, FetchError
 from republish.eligibility import is_republishable
 from republish.models import RepublishingPolicy
 from stories.models import StoryPage
-from tracking.copies import host_of, is_partner_preview, normalize
-from tracking.models import Copy
+from tracking.api import Copy, host_of, is_partner_preview, normalize
 
 from .checks import run_checks
-from .fetch import Fetcher, FetchError
 from .models import ManualCopy, Verification
 from .original import original_for
 from .page import CopyPage, decode

@@ -1,7 +1,7 @@
 """Pictures named in ninjs items: pick a rendition, fetch it safely, keep it as an image with its credit.
 
-Fetching goes through verify.fetch (the one guarded HTTP client: public addresses only, time and size
-limits); `BYLINE_WIRE_ALLOW_HOSTS` names private hosts an agency's pictures may come from (tests, intranets).
+Fetching goes through byline/fetch.py (the one guarded HTTP client: public addresses only, time and size
+limits); `BYLINE_FETCH_ALLOW_HOSTS` names private hosts an agency's pictures may come from (tests, intranets).
 """
 
 import io
@@ -14,8 +14,8 @@ from django.core.files.images import ImageFile
 from django.utils.text import slugify
 from PIL import Image as PILImage
 
+from byline.fetch import Fetcher, FetchError, HostLimiter
 from images.models import BylineImage
-from verify.fetch import Fetcher, FetchError, HostLimiter
 
 IMAGE_TYPES = {"image/jpeg": "jpg", "image/jpg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
 PIL_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
@@ -29,7 +29,6 @@ class PictureError(Exception):
 
 def fetcher():
     return Fetcher(
-        allow_hosts=settings.WIRE_ALLOW_HOSTS,
         connect_timeout=settings.WIRE_FETCH_CONNECT_TIMEOUT,
         total_timeout=settings.WIRE_FETCH_TOTAL_TIMEOUT,
         max_bytes=settings.WIRE_IMAGE_MAX_BYTES,

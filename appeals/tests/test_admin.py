@@ -8,10 +8,11 @@ import pytest
 from django.urls import reverse
 from wagtail.test.utils.form_data import inline_formset, nested_form_data, rich_text
 
+from appeals.factories import AppealFactory
 from appeals.models import Appeal
 from stories.factories import SectionPageFactory
 
-from .helpers import UTC, at, make_appeal
+from .helpers import UTC, at
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +115,7 @@ def test_the_preview_shows_every_version_as_it_closes_a_story(admin_client, site
 
 
 def test_the_appeals_menu_leads_to_campaigns_evergreen_appeal_and_results(admin_client, site):
-    make_appeal("Spring", starts_at=at(UTC, 2027, 4, 1), ends_at=at(UTC, 2027, 5, 1))
+    AppealFactory(name="Spring", starts_at=at(UTC, 2027, 4, 1), ends_at=at(UTC, 2027, 5, 1))
     response = admin_client.get(reverse("wagtailsnippets_appeals_appeal:list"))
     assert response.status_code == 200 and b"Spring" in response.content
     html = admin_client.get(reverse("wagtailadmin_home")).content.decode()
@@ -132,7 +133,7 @@ def test_results_are_for_editors_only(client):
 
 def test_a_campaign_edited_in_the_admin_keeps_its_versions_order(admin_client):
     start = at(UTC, 2027, 4, 1)
-    appeal = make_appeal("Spring", starts_at=start, ends_at=start + timedelta(days=9), versions=["A", "B"])
+    appeal = AppealFactory(name="Spring", starts_at=start, ends_at=start + timedelta(days=9), versions=["A", "B"])
     response = admin_client.get(reverse("wagtailsnippets_appeals_appeal:edit", args=[appeal.pk]))
     assert response.status_code == 200
     assert [v.heading for v in appeal.ordered_variants()] == ["A", "B"]

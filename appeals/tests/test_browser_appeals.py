@@ -7,10 +7,11 @@ import pytest
 from django.utils import timezone
 
 from appeals.counting import count_all_new_events
+from appeals.factories import AppealFactory
 from appeals.models import AppealEvent, VariantCount
 from stories.factories import StoryPageFactory
 
-from .helpers import BROWSER, make_appeal
+from .helpers import BROWSER
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,10 +34,10 @@ def test_a_reader_clicks_the_appeal_and_the_click_is_counted(live_site, news, su
                                                              django_user_model):
     donation_page = f"{live_site.url}{news.url}"  # a page on the live server stands in for the donation platform
     now = timezone.now()
-    appeal = make_appeal("Make a Passover Gift Today!", starts_at=now - timedelta(days=1),
-                         ends_at=now + timedelta(days=7), versions=[
-                             {"heading": "Make a Passover Gift Today!", "button_label": "Give for Passover",
-                              "button_url": donation_page, "signature_name": "Miriam Okafor"}])
+    appeal = AppealFactory(name="Make a Passover Gift Today!", starts_at=now - timedelta(days=1),
+                           ends_at=now + timedelta(days=7), versions=[
+                               {"heading": "Make a Passover Gift Today!", "button_label": "Give for Passover",
+                                "button_url": donation_page, "signature_name": "Miriam Okafor"}])
     [version] = appeal.ordered_variants()
     story = StoryPageFactory(parent=news, title="Harbor cleanup begins")
 

@@ -7,11 +7,12 @@ import lxml.html
 import pytest
 
 from appeals import selection
+from appeals.factories import AppealFactory
 from appeals.models import Appeal
 from appeals.selection import appeal_for_story
 from stories.factories import SectionPageFactory, StoryPageFactory
 
-from .helpers import JERUSALEM, NEW_YORK, UTC, at, make_appeal
+from .helpers import JERUSALEM, NEW_YORK, UTC, at
 
 pytestmark = pytest.mark.django_db
 TICK = timedelta(microseconds=1)
@@ -40,7 +41,7 @@ def heading(story, support, now):
 def test_a_campaign_replaces_the_evergreen_appeal_from_its_start_until_its_end(story, support):
     # Typed by an editor in New York: 6 pm on 21 April 2027 (EDT, UTC−4) is 22:00 UTC.
     start, end = at(NEW_YORK, 2027, 4, 21, 18), at(NEW_YORK, 2027, 4, 29, 20)
-    make_appeal("Make a Passover Gift Today!", starts_at=start, ends_at=end)
+    AppealFactory(name="Make a Passover Gift Today!", starts_at=start, ends_at=end)
     assert start == at(UTC, 2027, 4, 21, 22)
 
     assert heading(story, support, start - TICK) == "Keep the Bay Coast informed"
@@ -53,7 +54,7 @@ def test_a_campaign_replaces_the_evergreen_appeal_from_its_start_until_its_end(s
 def test_a_boundary_is_one_instant_whatever_time_zone_the_clock_reads(story, support, zone):
     # Passover 2027 begins at sundown in Jerusalem; the campaign starts at midnight there (IDT, UTC+3).
     start = at(JERUSALEM, 2027, 4, 22, 0)
-    make_appeal("Make a Passover Gift Today!", starts_at=start, ends_at=start + timedelta(days=8))
+    AppealFactory(name="Make a Passover Gift Today!", starts_at=start, ends_at=start + timedelta(days=8))
     just_before, exactly = (start - TICK).astimezone(zone), start.astimezone(zone)
     assert heading(story, support, just_before) == "Keep the Bay Coast informed"
     assert heading(story, support, exactly) == "Make a Passover Gift Today!"
@@ -65,7 +66,7 @@ def test_boundaries_across_a_daylight_saving_change_are_exact(story, support):
     # New York springs forward at 2 am on 14 March 2027: 3 am EDT is 07:00 UTC, not 08:00.
     start = at(NEW_YORK, 2027, 3, 14, 3)
     end = at(NEW_YORK, 2027, 11, 7, 1, 30, fold=1)  # the second 1:30 am, after falling back (EST, 06:30 UTC)
-    make_appeal("Spring into giving", starts_at=start, ends_at=end)
+    AppealFactory(name="Spring into giving", starts_at=start, ends_at=end)
     assert heading(story, support, at(UTC, 2027, 3, 14, 6, 59, 59)) == "Keep the Bay Coast informed"
     assert heading(story, support, at(UTC, 2027, 3, 14, 7)) == "Spring into giving"
     assert heading(story, support, at(UTC, 2027, 11, 7, 5, 30)) == "Spring into giving"  # the first 1:30 am
@@ -74,7 +75,7 @@ def test_boundaries_across_a_daylight_saving_change_are_exact(story, support):
 
 def test_the_story_page_switches_at_the_boundary(client, story, support, monkeypatch):
     start = at(NEW_YORK, 2027, 4, 21, 18)
-    make_appeal("Make a Passover Gift Today!", starts_at=start, ends_at=start + timedelta(days=8))
+    AppealFactory(name="Make a Passover Gift Today!", starts_at=start, ends_at=start + timedelta(days=8))
 
     def appeal_heading(now):
         monkeypatch.setattr(selection, "now", lambda: now)
@@ -88,7 +89,7 @@ def test_the_story_page_switches_at_the_boundary(client, story, support, monkeyp
 
 def test_a_campaign_shows_its_whole_version_message_signature_and_button(client, story, support, monkeypatch):
     start = at(UTC, 2027, 1, 1)
-    make_appeal("Matching gift", starts_at=start, ends_at=start + timedelta(days=30), versions=[{
+    AppealFactory(name="Matching gift", starts_at=start, ends_at=start + timedelta(days=30), versions=[{
         "heading": "Double your gift", "message": "<p>A donor <i>matches</i> every gift.</p>",
         "signature_name": "Ana Ruiz", "signature_title": "Board chair", "button_label": "Give twice",
         "button_url": "https://donate.example.org/match",
@@ -106,7 +107,7 @@ def test_a_campaign_shows_its_whole_version_message_signature_and_button(client,
 
 
 def test_a_section_appeal_replaces_the_evergreen_appeal_in_its_sections_only(story, review, culture, support):
-    make_appeal("Culture desk", sections=[culture], versions=["Keep the arts covered"])
+    AppealFactory(name="Culture desk", sections=[culture], versions=["Keep the arts covered"])
     now = at(UTC, 2027, 2, 1)
     assert heading(review, support, now) == "Keep the arts covered"
     assert heading(story, support, now) == "Keep the Bay Coast informed"
@@ -115,10 +116,10 @@ def test_a_section_appeal_replaces_the_evergreen_appeal_in_its_sections_only(sto
 def test_campaign_for_a_section_beats_a_site_wide_one_which_beats_a_section_appeal(
         story, review, news, culture, support):
     start = at(UTC, 2027, 11, 1)
-    make_appeal("Culture desk", sections=[culture], versions=["Keep the arts covered"])
-    make_appeal("Year-end", starts_at=start, ends_at=start + timedelta(days=60), versions=["Year-end drive"])
-    make_appeal("News match", starts_at=start + timedelta(days=10), ends_at=start + timedelta(days=20),
-                sections=[news], versions=["News match"])
+    AppealFactory(name="Culture desk", sections=[culture], versions=["Keep the arts covered"])
+    AppealFactory(name="Year-end", starts_at=start, ends_at=start + timedelta(days=60), versions=["Year-end drive"])
+    AppealFactory(name="News match", starts_at=start + timedelta(days=10), ends_at=start + timedelta(days=20),
+                  sections=[news], versions=["News match"])
 
     before, during_year_end, during_match = start - TICK, start + timedelta(days=1), start + timedelta(days=11)
     assert heading(review, support, before) == "Keep the arts covered"
@@ -131,23 +132,23 @@ def test_campaign_for_a_section_beats_a_site_wide_one_which_beats_a_section_appe
 
 def test_of_two_overlapping_site_wide_campaigns_the_later_start_wins(story, support):
     start = at(UTC, 2027, 11, 1)
-    make_appeal("Year-end", starts_at=start, ends_at=start + timedelta(days=60), versions=["Year-end drive"])
-    make_appeal("Giving Tuesday", starts_at=start + timedelta(days=29), ends_at=start + timedelta(days=31),
-                versions=["It's Giving Tuesday"])
+    AppealFactory(name="Year-end", starts_at=start, ends_at=start + timedelta(days=60), versions=["Year-end drive"])
+    AppealFactory(name="Giving Tuesday", starts_at=start + timedelta(days=29), ends_at=start + timedelta(days=31),
+                  versions=["It's Giving Tuesday"])
     assert heading(story, support, start + timedelta(days=29)) == "It's Giving Tuesday"
     assert heading(story, support, start + timedelta(days=31)) == "Year-end drive"
 
 
 def test_a_paused_appeal_shows_nowhere(story, support, news):
     start = at(UTC, 2027, 1, 1)
-    make_appeal("Paused", starts_at=start, ends_at=start + timedelta(days=9), live=False)
-    make_appeal("Paused section", sections=[news], live=False)
+    AppealFactory(name="Paused", starts_at=start, ends_at=start + timedelta(days=9), live=False)
+    AppealFactory(name="Paused section", sections=[news], live=False)
     assert heading(story, support, start + timedelta(days=1)) == "Keep the Bay Coast informed"
 
 
 def test_switching_the_appeal_off_in_settings_hides_campaigns_too(client, story, support, monkeypatch):
     start = at(UTC, 2027, 1, 1)
-    make_appeal("Winter", starts_at=start, ends_at=start + timedelta(days=9))
+    AppealFactory(name="Winter", starts_at=start, ends_at=start + timedelta(days=9))
     support.appeal_enabled = False
     support.save()
     assert appeal_for_story(story, support, now=start + timedelta(days=1)) is None
@@ -157,14 +158,14 @@ def test_switching_the_appeal_off_in_settings_hides_campaigns_too(client, story,
 
 def test_a_campaign_with_no_versions_leaves_the_evergreen_appeal(story, support):
     start = at(UTC, 2027, 1, 1)
-    appeal = make_appeal("Empty", starts_at=start, ends_at=start + timedelta(days=9))
+    appeal = AppealFactory(name="Empty", starts_at=start, ends_at=start + timedelta(days=9))
     appeal.variants.all().delete()
     assert heading(story, support, start + timedelta(days=1)) == "Keep the Bay Coast informed"
 
 
 def test_status_follows_the_clock(support):
     start = at(UTC, 2027, 1, 1)
-    appeal = make_appeal("Winter", starts_at=start, ends_at=start + timedelta(days=9))
+    appeal = AppealFactory(name="Winter", starts_at=start, ends_at=start + timedelta(days=9))
     assert [appeal.status(now) for now in (start - TICK, start, start + timedelta(days=9))] == [
         "Scheduled", "Running", "Ended"]
     appeal.live = False

@@ -9,12 +9,13 @@ from django.utils import timezone
 
 from appeals import recording
 from appeals.counting import count_all_new_events, count_new_events, forget_old_events
+from appeals.factories import AppealFactory
 from appeals.models import EVERGREEN, AppealEvent, AppealVariant, EventVisit, FilteredEvent, VariantCount
 from stories.factories import StoryPageFactory
 from tracking import filters
-from tracking.endpoint import GIF
+from tracking.pixel import GIF
 
-from .helpers import BROWSER, UTC, at, make_appeal
+from .helpers import BROWSER, UTC, at
 
 pytestmark = pytest.mark.django_db
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
@@ -28,7 +29,7 @@ def story(news):
 @pytest.fixture
 def campaign():
     start = at(UTC, 2027, 4, 1)
-    return make_appeal("Spring", starts_at=start, ends_at=start + timedelta(days=30), versions=[
+    return AppealFactory(name="Spring", starts_at=start, ends_at=start + timedelta(days=30), versions=[
         {"heading": "One", "button_url": "https://donate.example.org/spring-a"},
         {"heading": "Two", "button_url": "https://donate.example.org/spring-b"},
     ])
@@ -82,7 +83,7 @@ def test_a_click_is_recorded_then_redirected_to_the_versions_donation_page(clien
 
 
 def test_the_visitor_key_is_the_one_the_story_pixel_gives_the_same_reader(client, story, version):
-    from tracking.endpoint import our_host
+    from tracking.copies import our_host
     from tracking.visitors import visitor_key
 
     click(client, version.pk, story.pk)

@@ -8,11 +8,11 @@ import lxml.html
 import pytest
 from django.urls import reverse
 
-from appeals.models import EVERGREEN, FilteredEvent, VariantCount
+from appeals.factories import AppealFactory, FilteredEventFactory, VariantCountFactory
 from appeals.reports import results
 from appeals.stats import difference, wilson
 
-from .helpers import UTC, at, make_appeal
+from .helpers import UTC, at
 
 START = at(UTC, 2027, 4, 1)
 
@@ -46,22 +46,23 @@ def test_no_views_no_interval():
     assert wilson(12, 10) == pytest.approx((0.7225, 1.0), abs=0.0001), "more clicks than views is capped at 100 %"
 
 
-def add_counts(variant_id, appeal_id, views, clicks, hour=START + timedelta(hours=5)):
-    VariantCount.objects.create(variant_id=variant_id, appeal_id=appeal_id, hour=hour, views=views, clicks=clicks)
+def add_counts(variant, views, clicks, hour=START + timedelta(hours=5)):
+    """Views and clicks of `variant` (None: the evergreen appeal) in one hour."""
+    VariantCountFactory(variant=variant, hour=hour, views=views, clicks=clicks)
 
 
 @pytest.fixture
 def counted(db):
-    appeal = make_appeal("Spring", starts_at=START, ends_at=START + timedelta(days=30),
-                         versions=[{"heading": "Give today", "note": "Warm"}, "Three days left", "Match"])
+    appeal = AppealFactory(name="Spring", starts_at=START, ends_at=START + timedelta(days=30),
+                           versions=[{"heading": "Give today", "note": "Warm"}, "Three days left", "Match"])
     a, b, c = appeal.ordered_variants()
-    add_counts(a.pk, appeal.pk, 6000, 60)
-    add_counts(a.pk, appeal.pk, 4000, 40, hour=START + timedelta(days=1))  # A: 100 of 10,000
-    add_counts(b.pk, appeal.pk, 10000, 160)  # B: 160 of 10,000, clearly better
-    add_counts(c.pk, appeal.pk, 10000, 110)  # C: 110 of 10,000, no clear difference
-    add_counts(EVERGREEN, EVERGREEN, 2000, 9)
-    add_counts(a.pk, appeal.pk, 999, 999, hour=START - timedelta(days=90))  # outside the period asked for
-    FilteredEvent.objects.create(hour=START, kind="click", reason="bot", events=7)
+    add_counts(a, 6000, 60)
+    add_counts(a, 4000, 40, hour=START + timedelta(days=1))  # A: 100 of 10,000
+    add_counts(b, 10000, 160)  # B: 160 of 10,000, clearly better
+    add_counts(c, 10000, 110)  # C: 110 of 10,000, no clear difference
+    add_counts(None, 2000, 9)  # the evergreen appeal
+    add_counts(a, 999, 999, hour=START - timedelta(days=90))  # outside the period asked for
+    FilteredEventFactory(hour=START, kind="click", reason="bot", events=7)
     return appeal
 
 

@@ -12,13 +12,14 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
 from appeals import selection, switching
+from appeals.factories import AppealFactory
 from appeals.models import Appeal, BoundaryWatch, SupportSettings
 from appeals.switching import SETTLE, purge_at_boundaries
 from byline import edge
 from byline.edge import PageCache
 from stories.factories import StoryPageFactory
 
-from .helpers import NEW_YORK, at, make_appeal
+from .helpers import NEW_YORK, at
 
 pytestmark = pytest.mark.django_db
 START = at(NEW_YORK, 2027, 4, 21, 18)
@@ -32,7 +33,7 @@ def story(news):
 
 @pytest.fixture
 def campaign():
-    return make_appeal("Make a Passover Gift Today!", starts_at=START, ends_at=END)
+    return AppealFactory(name="Make a Passover Gift Today!", starts_at=START, ends_at=END)
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def test_a_boundary_missed_while_the_scheduler_was_down_purges_on_its_next_run(w
 
 def test_paused_campaigns_and_section_appeals_have_no_boundaries(watched, purges, news):
     Appeal.objects.update(live=False)
-    make_appeal("Section", sections=[news])
+    AppealFactory(name="Section", sections=[news])
     purges.clear()
     purge_at_boundaries(now=START - timedelta(minutes=1))
     assert purge_at_boundaries(now=END + timedelta(minutes=1)) is False
@@ -137,7 +138,7 @@ def test_an_editors_change_reaches_cached_pages_at_once(
     monkeypatch.setattr(selection, "now", lambda: START + timedelta(hours=1))
     assert call(app, story.url) == ("MISS", "Keep the Bay Coast informed")
     with django_capture_on_commit_callbacks(execute=True):
-        appeal = make_appeal("Make a Passover Gift Today!", starts_at=START, ends_at=END)
+        appeal = AppealFactory(name="Make a Passover Gift Today!", starts_at=START, ends_at=END)
     assert call(app, story.url) == ("MISS", "Make a Passover Gift Today!")
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -8,10 +8,11 @@ import lxml.html
 import pytest
 
 from appeals import selection
+from appeals.factories import AppealFactory
 from appeals.selection import appeal_for_story, utc_day, variant_index
 from stories.factories import StoryPageFactory
 
-from .helpers import BROWSER, NEW_YORK, UTC, at, make_appeal
+from .helpers import BROWSER, NEW_YORK, UTC, at
 
 DAYS = [date(2027, 4, 1) + timedelta(days=n) for n in range(30)]
 STORIES = range(1000, 1400)
@@ -62,8 +63,8 @@ def test_the_day_is_the_utc_day_so_one_instant_gives_one_version_everywhere():
 @pytest.mark.django_db
 def test_every_reader_of_a_story_on_a_day_sees_the_same_version(client, news, support, monkeypatch):
     start = at(UTC, 2027, 4, 1)
-    appeal = make_appeal("Spring", starts_at=start, ends_at=start + timedelta(days=30),
-                         versions=["Version one", "Version two"])
+    appeal = AppealFactory(name="Spring", starts_at=start, ends_at=start + timedelta(days=30),
+                           versions=["Version one", "Version two"])
     stories = [StoryPageFactory(parent=news, title=f"Story {n}") for n in range(12)]
     now = start + timedelta(days=3, hours=5)
     monkeypatch.setattr(selection, "now", lambda: now)
@@ -86,7 +87,7 @@ def test_every_reader_of_a_story_on_a_day_sees_the_same_version(client, news, su
 @pytest.mark.django_db
 def test_the_page_names_the_version_and_counts_it(client, news, support, monkeypatch):
     start = at(UTC, 2027, 4, 1)
-    appeal = make_appeal("Spring", starts_at=start, ends_at=start + timedelta(days=30), versions=["One", "Two"])
+    appeal = AppealFactory(name="Spring", starts_at=start, ends_at=start + timedelta(days=30), versions=["One", "Two"])
     story = StoryPageFactory(parent=news)
     monkeypatch.setattr(selection, "now", lambda: start)
     shown = appeal_for_story(story, support, now=start)

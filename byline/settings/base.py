@@ -19,6 +19,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    "demo",
     "accounts",
     "images",
     "jobs",
@@ -335,8 +336,11 @@ PIXEL_HOST_NAME = os.environ.get("BYLINE_PIXEL_HOST_NAME", "")
 # a pixel server silent for longer than the wait is no longer waited for.
 COUNT_SETTLE_SECONDS = float(os.environ.get("BYLINE_COUNT_SETTLE_SECONDS", "10"))
 COUNT_WAIT_SECONDS = float(os.environ.get("BYLINE_COUNT_WAIT_SECONDS", "120"))
-# Checking republished copies (verify/): private hosts that may be fetched anyway, e.g. "127.0.0.1" in tests.
-VERIFY_ALLOW_HOSTS = env_list("BYLINE_VERIFY_ALLOW_HOSTS")
+# The one HTTP client for other people's servers (byline/fetch.py): private hosts it may fetch from anyway,
+# e.g. "127.0.0.1" in tests or an intranet's picture server. The older names are read too.
+FETCH_ALLOW_HOSTS = [*env_list("BYLINE_FETCH_ALLOW_HOSTS"), *env_list("BYLINE_VERIFY_ALLOW_HOSTS"),
+                     *env_list("BYLINE_WIRE_ALLOW_HOSTS")]
+# Checking republished copies (verify/).
 VERIFY_INTERVAL_HOURS = float(os.environ.get("BYLINE_VERIFY_INTERVAL_HOURS", "24"))
 VERIFY_HOST_INTERVAL = float(os.environ.get("BYLINE_VERIFY_HOST_INTERVAL", "2"))
 VERIFY_CONNECT_TIMEOUT = float(os.environ.get("BYLINE_VERIFY_CONNECT_TIMEOUT", "5"))
@@ -345,7 +349,6 @@ VERIFY_MAX_BYTES = int(os.environ.get("BYLINE_VERIFY_MAX_BYTES", str(3 * 1024 * 
 VERIFY_EVIDENCE_DAYS = float(os.environ.get("BYLINE_VERIFY_EVIDENCE_DAYS", "90"))
 DISCOVER_INTERVAL_HOURS = float(os.environ.get("BYLINE_DISCOVER_INTERVAL_HOURS", "6"))
 # The wire desk (wire/): fetching pictures named in ninjs items, and the push endpoint's size limit.
-WIRE_ALLOW_HOSTS = env_list("BYLINE_WIRE_ALLOW_HOSTS")  # private hosts that may serve renditions
 WIRE_FETCH_CONNECT_TIMEOUT = float(os.environ.get("BYLINE_WIRE_FETCH_CONNECT_TIMEOUT", "5"))
 WIRE_FETCH_TOTAL_TIMEOUT = float(os.environ.get("BYLINE_WIRE_FETCH_TOTAL_TIMEOUT", "20"))
 WIRE_IMAGE_MAX_BYTES = int(os.environ.get("BYLINE_WIRE_IMAGE_MAX_BYTES", str(15 * 1024 * 1024)))

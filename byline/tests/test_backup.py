@@ -53,7 +53,7 @@ if connection.vendor == "sqlite":
 
 from images.factories import BylineImageFactory, gradient_jpeg
 from stories.models import StoryPage
-from tracking.endpoint import write_batch
+from tracking.writers import write_batch
 from tracking.journal import Journal
 
 picture = BylineImageFactory(title="Backup proof", file=ImageFile(

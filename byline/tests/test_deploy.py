@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tracking.endpoint import GIF
+from tracking.pixel import GIF
 from tracking.tests.test_crash import PARTNER, PYTHON, ROOT, Database, Load, Server, free_port, manage
 
 DEPLOY = ROOT / "deploy"

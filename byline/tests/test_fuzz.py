@@ -1,7 +1,7 @@
 """What strangers send to our three open doors, generated: each answer is one of the few it may be, and
 well-formed; never a 500, never an exception out of the application.
 
-- the pixel (`/pixel/...`, answered by tracking.endpoint.PixelEndpoint before Django, over WSGI and RSGI):
+- the pixel (`/pixel/...`, answered by tracking.pixel.Pixel before Django, over WSGI and RSGI):
   any path after /pixel/, any query string, any method, any header values: the GIF (200), and nothing else;
 - the wire push (`POST /api/wire/ninjs`): any JSON, ninjs-shaped JSON with any values, any bytes, any
   content type, with a valid token, a revoked one, a made-up one and none: a JSON answer with 2xx or 4xx;
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from republish.pixel import sign
 from stories.factories import StoryPageFactory
 from stories.models import Origin
-from tracking.endpoint import GIF
+from tracking.pixel import GIF
 from tracking.tests.helpers import inline_pixel, request
 from wire import pictures
 from wire.models import AgencyToken

@@ -31,13 +31,13 @@ from wagtail.contrib.redirects.models import Redirect
 from wagtail.documents.models import Document
 
 from appeals import recording
-from appeals.tests.helpers import make_appeal
+from appeals.factories import AppealFactory
 from images.factories import BylineImageFactory
 from stories.factories import AuthorFactory, OriginFactory, StoryPageFactory
-from tracking.models import Copy
-from tracking.tests.helpers import store_hit
-from verify.models import ManualCopy, Verification
-from wire.models import AgencyToken
+from tracking.factories import CopyFactory, hit
+from verify.factories import ManualCopyFactory, VerificationFactory
+from verify.models import Verification
+from wire.factories import AgencyTokenFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -240,20 +240,17 @@ def everything(site, news, django_user_model):
     story = StoryPageFactory(parent=news, lead_image=image, origin=origin, authors=[AuthorFactory()])
     story.save_revision().publish()
     Document.objects.create(title="Budget", file=ContentFile(b"%PDF-1.4\n", name="budget.pdf"))
-    make_appeal(sections=[news])
+    AppealFactory(sections=[news])
     Redirect.objects.create(old_path="/old-harbor", redirect_page=story)
     now = timezone.now()
-    copy = Copy.objects.create(story_id=story.pk, url="https://gazette.example/harbor", first_seen=now,
-                               last_seen=now)
-    store_hit(story, now - timedelta(hours=1), copy=copy.url)
-    manual = ManualCopy.objects.create(story=story, url="https://scraper.example/harbor")
-    Verification.objects.create(copy=copy, story_id=story.pk, url=copy.url, host="gazette.example",
-                                status=Verification.COMPLIANT, checked_at=now, checks={}, failing=[])
-    Verification.objects.create(manual=manual, story_id=story.pk, url=manual.url, host="scraper.example",
-                                status=Verification.ISSUES, checked_at=now, checks={}, failing=["pixel"])
-    token, secret = AgencyToken.issue(name="Bay Agency feed", origin=origin)
+    copy = CopyFactory(story=story, url="https://gazette.example/harbor", seen_at=now)
+    hit(story, now - timedelta(hours=1), copy=copy.url)
+    manual = ManualCopyFactory(story=story, url="https://scraper.example/harbor")
+    VerificationFactory(copy=copy, status=Verification.COMPLIANT, checked_at=now)
+    VerificationFactory(manual=manual, status=Verification.ISSUES, checked_at=now, failing=["pixel"])
+    token = AgencyTokenFactory(origin=origin, name="Bay Agency feed")
     pushed = Client().post("/api/wire/ninjs", json.dumps(WIRE_ITEM), content_type="application/json",
-                           headers={"Authorization": f"Bearer {secret}"})
+                           headers={"Authorization": f"Bearer {token.secret}"})
     assert pushed.status_code == 201, pushed.content
     editor = django_user_model.objects.create_superuser("editor", "editor@example.org", "pw")
     return {"story": story, "editor": editor, "token": token}

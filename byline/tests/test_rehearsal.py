@@ -38,7 +38,7 @@ from byline.tests.test_deploy import (
     unit_environment,
     wait_until,
 )
-from tracking.endpoint import GIF
+from tracking.pixel import GIF
 from tracking.tests.test_crash import PARTNER, PYTHON, ROOT, Database, free_port, manage
 
 REDIS = "redis://127.0.0.1:6379/13"

@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 
 import jobs
 from accounts.models import User
-from jobs.models import Runner
+from jobs.factories import RunnerFactory
 from jobs.runner import QueueWorker
 from jobs.scheduler import recover, schedule
 from jobs.tasks import enqueue
@@ -141,8 +141,8 @@ def started_by(runner_id, minutes_ago):
 
 def test_a_job_whose_runner_is_no_longer_seen_is_made_ready_again(settings):
     settings.JOBS_RUNNER_TIMEOUT = 60
-    Runner.objects.create(id="alive", host="a", pid=1, seen_at=timezone.now())
-    Runner.objects.create(id="gone", host="b", pid=2, seen_at=timezone.now() - timedelta(minutes=5))
+    RunnerFactory(id="alive")
+    RunnerFactory(id="gone", seen_at=timezone.now() - timedelta(minutes=5))
     orphan = started_by("gone", minutes_ago=5)
     running = started_by("alive", minutes_ago=5)  # a long job of a live runner is left alone
     just_started = started_by("never-seen", minutes_ago=0)  # too recent to tell

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 import jobs
+from jobs.factories import JobPeriodFactory, RunnerFactory
 from jobs.models import JobPeriod, Runner
 from jobs.tasks import enqueue, prune
 
@@ -31,10 +32,10 @@ def test_finished_runs_are_kept_for_JOBS_KEEP_DAYS(settings):
 
 def test_past_periods_and_gone_runners_are_forgotten():
     now = timezone.now()
-    JobPeriod.objects.create(job="count_hits", starts_at=now - timedelta(days=3))
-    JobPeriod.objects.create(job="count_hits", starts_at=now)
-    Runner.objects.create(id="gone", host="a", pid=1, seen_at=now - timedelta(days=2))
-    Runner.objects.create(id="here", host="b", pid=2, seen_at=now)
+    JobPeriodFactory(job="count_hits", starts_at=now - timedelta(days=3))
+    JobPeriodFactory(job="count_hits", starts_at=now)
+    RunnerFactory(id="gone", seen_at=now - timedelta(days=2))
+    RunnerFactory(id="here", seen_at=now)
     prune()
     assert list(JobPeriod.objects.values_list("starts_at", flat=True)) == [now]
     assert list(Runner.objects.values_list("id", flat=True)) == ["here"]

@@ -1,8 +1,8 @@
 import pytest
 
-from republish.models import RepublishingPolicy
+from republish.factories import RepublishingPolicyFactory
 
 
 @pytest.fixture
 def policy(site):
-    return RepublishingPolicy.for_site(site)
+    return RepublishingPolicyFactory(site=site)

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from wagtail.test.utils.form_data import inline_formset, nested_form_data, rich_text
 
+from republish.factories import PartnerSiteRuleFactory
 from republish.models import (
     CANONICAL_IN_BODY,
     CANONICAL_IN_HEAD,
@@ -20,8 +21,9 @@ from stories.factories import StoryPageFactory
 pytestmark = pytest.mark.django_db
 
 
-def add_rule(policy, host, canonical="policy", noindex="policy", note=""):
-    rule = PartnerSiteRule(policy=policy, host=host, canonical=canonical, noindex=noindex, note=note)
+def add_rule(policy, host, **rule):
+    """A partner site rule for `host` as an editor types it, checked and normalized as the settings form does."""
+    rule = PartnerSiteRuleFactory.build(policy=policy, host=host, **rule)
     rule.full_clean(exclude=["policy"])
     rule.save()
     return rule

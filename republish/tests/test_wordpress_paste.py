@@ -8,7 +8,7 @@ from wagtail.rich_text import RichText
 
 from republish.handout import PIXEL_STYLE, build_handout
 from stories.factories import AuthorFactory, StoryPageFactory
-from tracking.endpoint import GIF
+from tracking.pixel import GIF
 from verify.checks import STYLE_REMOVED, check_pixel, style_declarations
 from verify.original import original_for
 from verify.page import CopyPage

@@ -121,23 +121,11 @@ BROWSER = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (
            "Chrome/131.0.0.0 Safari/537.36")
 
 
-def store_hit(story, at, visitor="v1", copy="https://partner.example/harbor/", filtered="", via="html"):
-    """Store one hit as the pixel's writers do (tracking.endpoint.write_hits), received at `at`. Like theirs,
-    a hit whose time the counting job has already counted is stored as of the job's cursor instead."""
-    from django.db import transaction
-
-    from tracking.endpoint import write_hits
-
-    with transaction.atomic():
-        write_hits([{"received_at": at, "story_id": story.pk if story else None, "via": via, "copy": copy,
-                     "visitor": visitor, "filtered": filtered}])
-
-
 class InlineRecorder:
     """Writes each hit in the calling thread, inside the test's transaction."""
 
     def record(self, row, timeout=None):
-        from tracking.endpoint import write_hits
+        from tracking.writers import write_hits
 
         write_hits([row])
         return True
@@ -150,7 +138,7 @@ class InlineCommitter:
         return False
 
     def add(self, row, mark):
-        from tracking.endpoint import write_hits
+        from tracking.writers import write_hits
 
         write_hits([row])
 
@@ -163,9 +151,11 @@ def not_found(environ, start_response):
 def inline_pixel(interface, journal_dir):
     """The pixel as gunicorn or granian's WSGI interface serves it ("wsgi"), or as granian's RSGI interface
     does ("rsgi", through a journal of its own in `journal_dir`), storing each hit at once."""
-    from tracking.endpoint import PixelEndpoint
+    from byline.server import Server
     from tracking.journal import Journal
+    from tracking.pixel import Pixel
+    from tracking.recorder import JournaledRecorder
 
     if interface == "wsgi":
-        return PixelEndpoint(not_found, recorder=InlineRecorder())
-    return Rsgi(PixelEndpoint(not_found, journal=Journal(journal_dir), committer=InlineCommitter()))
+        return Server(not_found, Pixel(InlineRecorder()))
+    return Rsgi(Server(not_found, Pixel(JournaledRecorder(journal=Journal(journal_dir), committer=InlineCommitter()))))

@@ -28,8 +28,8 @@ def story(news):
 @pytest.fixture(autouse=True)
 def fresh_caps(monkeypatch):
     """This test's own caps, as a process that just started has them (the defaults of the settings)."""
-    monkeypatch.setattr("tracking.endpoint.copy_cap", filters.CopyCap(per_reader=20, per_block=200))
-    monkeypatch.setattr("tracking.endpoint.rate_cap", filters.RateCap(limit=30))
+    monkeypatch.setattr("tracking.hits.copy_cap", filters.CopyCap(per_reader=20, per_block=200))
+    monkeypatch.setattr("tracking.hits.rate_cap", filters.RateCap(limit=30))
 
 
 @pytest.fixture

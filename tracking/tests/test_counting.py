@@ -7,23 +7,18 @@ import pytest
 from stories.factories import StoryPageFactory
 from tracking import filters
 from tracking.counting import count_all_new_hits, count_new_hits, forget_old_data, tally_new_hits
+from tracking.factories import PARTNER_COPY, HitFactory, hit
 from tracking.models import Copy, FilteredCount, Hit, Rollup, Salt, Visit
 from tracking.reports import most_popular, site_overview, story_report, totals_and_days
-from tracking.tests.helpers import store_hit
 from tracking.visitors import salt_for
 
 pytestmark = pytest.mark.django_db
 NOON = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-COPY = "https://partner.example/harbor/"
 
 
 @pytest.fixture
 def story(news):
     return StoryPageFactory(parent=news)
-
-
-def hit(story, at, visitor="v1", copy=COPY, filtered=""):
-    store_hit(story, at, visitor, copy, filtered)
 
 
 def count(now=NOON + timedelta(days=3)):
@@ -77,7 +72,7 @@ def test_filtered_hits_are_counted_by_reason_and_never_as_views(story):
 def test_hits_for_unknown_or_unpublished_stories_are_filtered(news):
     draft = StoryPageFactory(parent=news, live=False)
     hit(draft, NOON)
-    Hit.objects.create(received_at=NOON, story_id=987654, via="html", copy=COPY, visitor="v")
+    HitFactory(received_at=NOON, story_id=987654)  # a story that does not exist
     count()
     assert FilteredCount.objects.get(reason=filters.UNKNOWN_STORY).hits == 2
     assert not Rollup.objects.exists()
@@ -122,7 +117,7 @@ def test_copies_are_kept_with_first_and_last_seen(story):
     count()
     report = story_report(story.pk)
     partner = next(row for row in report["copies"] if not row["own"])
-    assert partner["url"] == COPY and partner["host"] == "partner.example"
+    assert partner["url"] == PARTNER_COPY and partner["host"] == "partner.example"
     assert partner["first_seen"] == NOON and partner["last_seen"] == NOON + timedelta(hours=5)
     assert partner["readers"] == 2
     assert [row["url"] for row in report["copies"] if row["own"]] == ["our site"]
@@ -137,7 +132,7 @@ def test_counting_in_small_batches_carries_visits_and_copies_from_batch_to_batch
     later = NOON + timedelta(days=3)
     assert [count_new_hits(now=later, batch=2) for _ in range(4)] == [2, 2, 1, 0]
     assert totals(story) == {"hits": 5, "views": 4, "readers": 3}
-    partner = Copy.objects.get(story_id=story.pk, url=COPY)
+    partner = Copy.objects.get(story_id=story.pk, url=PARTNER_COPY)
     assert (partner.first_seen, partner.last_seen) == (NOON, NOON + timedelta(days=1, minutes=5))
     assert Rollup.objects.get(story_id=story.pk, copy__url=Copy.OUR_SITE).own
     assert not Rollup.objects.filter(story_id=story.pk, copy=partner, own=True).exists()

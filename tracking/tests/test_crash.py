@@ -34,7 +34,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import pytest
 
 from republish.pixel import sign  # only for a HEAD request, which records nothing
-from tracking.endpoint import GIF
+from tracking.pixel import GIF
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -44,8 +44,11 @@ KILL_AFTER = 400  # answered hits before the SIGKILL
 AFTER_RESTART = 200  # answered hits after the restart
 PARTNER = "https://partner.example/p/"
 COUNT_SETTLE = 2  # seconds: younger hits are left for the counting job's next run (BYLINE_COUNT_SETTLE_SECONDS)
-# ...and a live pixel server's mark moves on once a second (tracking.recorder.JournalCommitter.heartbeat).
-SETTLE = COUNT_SETTLE + 1.5
+# The counting job also waits, up to BYLINE_COUNT_WAIT_SECONDS, for a pixel server whose journal mark is behind.
+COUNT_WAIT = float(os.environ.get("BYLINE_COUNT_WAIT_SECONDS", "120"))
+SERVER_START_TIMEOUT = 60  # seconds for granian to answer: generous, the machine may be slow and loaded
+SETTLE_TIMEOUT = 60  # seconds for every stored hit to be settled (countable) once the servers have stopped
+POLL = 0.05  # seconds between checks of a condition being waited for
 
 
 def granian_path():
@@ -172,7 +175,8 @@ class Server:
             # Its own session, so that SIGKILL reaches the workers too.
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 30
+        # Ready when the pixel answers (polled until a deadline generous enough for a slow, loaded machine).
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
         path = f"/pixel/1/html/{sign(1)}.gif"
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"granian exited ({self.proc.returncode}):\n{self.log()}"
@@ -180,10 +184,11 @@ class Server:
                 status, _ = pixel_request(self.port, path, method="HEAD", timeout=2)  # HEAD records nothing
                 if status == 200:
                     return self.port
-            except OSError:
+            except (OSError, http.client.HTTPException):  # not listening yet, or cut off while starting
                 pass
-            time.sleep(0.1)
-        raise AssertionError(f"granian did not answer on port {self.port} within 30 s:\n{self.log()}")
+            time.sleep(POLL)
+        raise AssertionError(f"granian did not answer on port {self.port} within {SERVER_START_TIMEOUT} s:\n"
+                             f"{self.log()}")
 
     def kill(self, sig=signal.SIGKILL):
         if self.proc is None:
@@ -226,7 +231,9 @@ class Load:
     def worker(self):
         while not self.stop.is_set():
             port = self.port
-            if port is None:  # the server is being restarted: wait rather than burn the CPU it needs
+            if port is None:
+                # The server is being restarted: poll for its new port (set by the test once it answers) rather
+                # than burn the CPU it needs to start.
                 time.sleep(0.02)
                 continue
             n = self.take()
@@ -234,10 +241,10 @@ class Load:
                 status, body = pixel_request(port, self.path, n)
             except ConnectionRefusedError:
                 outcome = self.refused
-                time.sleep(0.01)
+                time.sleep(0.01)  # pacing, not waiting: while the server is down, don't spin on refused connects
             except (OSError, http.client.HTTPException):
                 outcome = self.cut_off  # sent, then the connection died: may or may not be stored
-                time.sleep(0.01)
+                time.sleep(0.01)  # pacing, as above
             else:
                 outcome = self.answered if status == 200 and body == GIF else self.other
             with self.lock:
@@ -247,12 +254,14 @@ class Load:
         with self.lock:
             return len(self.answered)
 
-    def wait_for(self, answered, min_seconds, timeout=20):
+    def wait_for(self, answered, min_seconds, timeout=60):
+        """Until `answered` hits have been answered (polled), and the load has run `min_seconds` at least: a
+        deliberate minimum, so that the server is under sustained load (batches in flight) when it is killed."""
         start = time.monotonic()
         while time.monotonic() - start < timeout:
             if self.count() >= answered and time.monotonic() - start >= min_seconds:
                 return
-            time.sleep(0.02)
+            time.sleep(POLL)
         raise AssertionError(f"only {self.count()} hits answered in {timeout} s (waiting for {answered})")
 
     def start(self):
@@ -264,6 +273,40 @@ class Load:
         for t in self.threads:
             t.join(15)
         assert not any(t.is_alive() for t in self.threads), "a load thread hung"
+
+
+def _utc(value):
+    """A timestamp from the database (a datetime from PostgreSQL, text from SQLite) as an aware UTC datetime."""
+    from datetime import UTC, datetime
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def wait_until_settled(db, timeout=SETTLE_TIMEOUT):
+    """Until `count_hits` would count every stored hit (tracking.counting.settled_until): the newest hit is
+    older than the settle time, and no fresh journal mark (a pixel server's "every hit I received before this
+    is stored") is behind it. Polled until `timeout`, then a failure saying what is not settled."""
+    from datetime import UTC, datetime, timedelta
+
+    deadline = time.monotonic() + timeout
+    while True:
+        newest = db.rows("SELECT MAX(received_at) FROM tracking_hit")[0][0]
+        if newest is None:
+            return
+        newest = _utc(newest)
+        now = datetime.now(UTC)
+        behind = [(journal, _utc(until)) for journal, until in db.rows(
+            "SELECT journal, stored_until FROM tracking_journalmark WHERE stored_until IS NOT NULL")]
+        behind = [(journal, until) for journal, until in behind
+                  if until >= now - timedelta(seconds=COUNT_WAIT) and until <= newest]
+        if now - timedelta(seconds=COUNT_SETTLE) > newest and not behind:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"stored hits not settled within {timeout} s: newest hit {newest}, now {now}, "
+                                 f"journal marks behind it: {behind}")
+        time.sleep(POLL)
 
 
 def manage(env, *args, timeout=120):
@@ -329,7 +372,6 @@ def test_answered_hits_survive_sigkill_and_are_counted_exactly_once(tmp_path, in
         restart = time.monotonic() - restart
         load.wait_for(answered_before_kill + AFTER_RESTART, min_seconds=0.5)
         load.finish()
-        last_request = time.monotonic()
         second.kill(signal.SIGTERM)
 
         answered, cut_off = load.answered, load.cut_off | load.refused | load.other
@@ -353,9 +395,7 @@ def test_answered_hits_survive_sigkill_and_are_counted_exactly_once(tmp_path, in
         assert not filtered, f"{len(filtered)} answered hits were filtered (distinct readers expected): {filtered[:10]}"
 
         # Count them: every stored hit of the story once in the rollups, every answered page exactly once.
-        wait = SETTLE - (time.monotonic() - last_request)
-        if wait > 0:
-            time.sleep(wait)
+        wait_until_settled(db)
         manage(env, "count_hits", "-v0")
 
         def rollups():

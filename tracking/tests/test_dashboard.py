@@ -15,12 +15,11 @@ from tracking import filters
 from tracking.charts import bar_chart
 from tracking.counting import count_all_new_hits
 from tracking.dashboard import neutralise, start_of, utc_today
+from tracking.factories import PARTNER_COPY, hit
 from tracking.models import Copy
-from tracking.tests.helpers import store_hit
 
 pytestmark = pytest.mark.django_db
 
-PARTNER = "https://partner.example/2026/harbor-cleanup/"
 OTHER = "https://other.example/news/harbor"
 HOSTILE = 'https://evil.example/"><script>alert(1)</script>'
 
@@ -28,10 +27,6 @@ HOSTILE = 'https://evil.example/"><script>alert(1)</script>'
 def days_ago(days, hour=12):
     """A moment `days` UTC days before today, at `hour` UTC."""
     return start_of(utc_today()) - timedelta(days=days) + timedelta(hours=hour)
-
-
-def hit(story, at, visitor="v1", copy=PARTNER, filtered=""):
-    store_hit(story, at, visitor, copy, filtered)
 
 
 def count():
@@ -208,7 +203,7 @@ def test_story_page_shows_first_and_last_seen(editor, counted, harbor):
     html = editor.get(story_url(harbor)).content.decode()
     first = timezone.localtime(days_ago(2))
     last = first + timedelta(hours=1)
-    row = html[html.index(PARTNER):].split("</tr>")[0]
+    row = html[html.index(PARTNER_COPY):].split("</tr>")[0]
     assert date_format(first, "DATETIME_FORMAT") in row and date_format(last, "DATETIME_FORMAT") in row
 
 
@@ -348,7 +343,7 @@ def test_story_csv_has_one_row_per_copy(editor, counted, harbor):
     assert rows[0] == ["Story ID", "Story title", "Copy (URL or origin)", "Republisher (host)", "First seen (UTC)",
                        "Last seen (UTC)", "Hits", "Views", "Readers", "From (UTC day)", "To (UTC day)"]
     seen = days_ago(2)
-    assert rows[1][:9] == [str(harbor.pk), "Harbor cleanup begins", PARTNER, "partner.example",
+    assert rows[1][:9] == [str(harbor.pk), "Harbor cleanup begins", PARTNER_COPY, "partner.example",
                            f"{seen:%Y-%m-%d %H:%M}", f"{seen + timedelta(hours=1):%Y-%m-%d %H:%M}", "5", "4", "3"]
     assert [row[2:4] + row[7:9] for row in rows[2:]] == [["our site", "our site", "2", "2"],
                                                         [OTHER, "other.example", "1", "1"]]
@@ -361,7 +356,7 @@ def test_republisher_csv_has_one_row_per_copy(editor, counted, harbor):
     rows = rows_of(response)
     assert rows[0][:4] == ["Republisher (host)", "Story ID", "Story title", "Copy (URL or origin)"]
     assert [row[:4] + row[6:8] for row in rows[1:]] == [
-        ["partner.example", str(harbor.pk), "Harbor cleanup begins", PARTNER, "4", "3"]]
+        ["partner.example", str(harbor.pk), "Harbor cleanup begins", PARTNER_COPY, "4", "3"]]
 
 
 def test_csv_cells_cannot_run_as_spreadsheet_formulas(editor, news):

@@ -11,19 +11,15 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tracking.endpoint import insert_hits, write_batch, write_hits
-from tracking.journal import FILE_BYTES, MAKING, SUFFIX, Journal, decode, encode, recover, utc_text
+from tracking.factories import HIT_AT, hit_row
+from tracking.journal import FILE_BYTES, MAKING, SUFFIX, Journal, decode, encode, recover
 from tracking.models import Hit, JournalMark
-from tracking.recorder import Busy, JournalCommitter
+from tracking.recorder import JournalCommitter
+from tracking.writers import Busy, insert_hits, utc_text, write_batch, write_hits
 
 from .helpers import run_coroutine
 
-AT = datetime(2026, 12, 4, 17, 30, 5, 123456, tzinfo=UTC)
-
-
-def hit(n, **fields):
-    return {"received_at": AT, "story_id": 7, "via": "html", "copy": f"https://partner.example/p/{n}",
-            "visitor": f"{n:016x}", "filtered": "", **fields}
+AT = HIT_AT  # when every hit_row() is received
 
 
 def journal_files(directory):
@@ -31,8 +27,8 @@ def journal_files(directory):
 
 
 def test_a_line_reads_back_as_the_row_it_was_written_from():
-    for row in (hit(1), hit(2, story_id=None, via="", copy="", visitor="", filtered="malformed"),
-                hit(3, received_at=AT.replace(microsecond=0)), hit(4, copy="https://partner.example/ünï")):
+    for row in (hit_row(1), hit_row(2, story_id=None, via="", copy="", visitor="", filtered="malformed"),
+                hit_row(3, received_at=AT.replace(microsecond=0)), hit_row(4, copy="https://partner.example/ünï")):
         assert decode(encode(row)[:-1]) == row
 
 
@@ -50,17 +46,17 @@ def test_a_utc_time_is_written_as_django_stores_it_on_sqlite():
 
 def test_a_time_in_another_zone_keeps_its_offset_in_the_journal():
     elsewhere = AT.astimezone(timezone(timedelta(hours=2)))
-    assert decode(encode(hit(1, received_at=elsewhere))[:-1])["received_at"] == AT
+    assert decode(encode(hit_row(1, received_at=elsewhere))[:-1])["received_at"] == AT
 
 
 def test_tabs_line_ends_and_zero_bytes_in_an_address_cannot_break_a_line():
-    line = encode(hit(1, copy="https://partner.example/a\tb\nc\rd\0e"))
+    line = encode(hit_row(1, copy="https://partner.example/a\tb\nc\rd\0e"))
     assert line.count(b"\n") == 1 and line.count(b"\t") == 5 and b"\0" not in line
     assert decode(line[:-1])["copy"] == "https://partner.example/a%09b%0Ac%0Dd%00e"
 
 
 def test_a_torn_or_foreign_line_is_not_a_row():
-    line = encode(hit(1))
+    line = encode(hit_row(1))
     assert decode(line[: len(line) // 2]) is None
     assert decode(b"not a journal line") is None
     assert decode(b"\xff\xfe\t1\t2\t3\t4\t5") is None
@@ -69,18 +65,18 @@ def test_a_torn_or_foreign_line_is_not_a_row():
 
 def test_each_append_reports_how_far_the_journal_reaches(tmp_path):
     journal = Journal(tmp_path)
-    name, first = journal.append(hit(1))
-    same, second = journal.append(hit(2))
-    assert same == name and second == first + len(encode(hit(2)))
-    written = encode(hit(1)) + encode(hit(2))
+    name, first = journal.append(hit_row(1))
+    same, second = journal.append(hit_row(2))
+    assert same == name and second == first + len(encode(hit_row(2)))
+    written = encode(hit_row(1)) + encode(hit_row(2))
     assert (tmp_path / name).read_bytes() == written + bytes(FILE_BYTES - len(written))  # the rest reserved
     journal.close()
 
 
 def test_a_full_journal_moves_to_a_new_file_and_the_old_one_goes_once_the_database_holds_it(tmp_path):
     journal = Journal(tmp_path, file_bytes=1)  # every hit starts a new file
-    first, end_of_first = journal.append(hit(1))
-    second, end_of_second = journal.append(hit(2))
+    first, end_of_first = journal.append(hit_row(1))
+    second, end_of_second = journal.append(hit_row(2))
     assert first != second and journal_files(tmp_path) == sorted([first, second])
     assert journal.stored({first: end_of_first - 1}) == []  # not all of it yet
     assert journal.stored({first: end_of_first}) == [first]
@@ -91,7 +87,7 @@ def test_a_full_journal_moves_to_a_new_file_and_the_old_one_goes_once_the_databa
 
 def test_a_full_disk_refuses_the_hit_that_needs_a_new_file_and_leaves_no_file_behind(tmp_path, monkeypatch):
     journal = Journal(tmp_path, file_bytes=1)
-    first, _ = journal.append(hit(1))
+    first, _ = journal.append(hit_row(1))
 
     def disk_full(fd, offset, length):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -99,10 +95,10 @@ def test_a_full_disk_refuses_the_hit_that_needs_a_new_file_and_leaves_no_file_be
     real_fallocate = os.posix_fallocate
     monkeypatch.setattr(os, "posix_fallocate", disk_full)
     with pytest.raises(OSError):
-        journal.append(hit(2))
+        journal.append(hit_row(2))
     assert journal_files(tmp_path) == [first]
     monkeypatch.setattr(os, "posix_fallocate", real_fallocate)
-    second, _ = journal.append(hit(3))  # space again: the next hit gets its file
+    second, _ = journal.append(hit_row(3))  # space again: the next hit gets its file
     assert second != first
     journal.close()
 
@@ -110,8 +106,8 @@ def test_a_full_disk_refuses_the_hit_that_needs_a_new_file_and_leaves_no_file_be
 def test_without_posix_fallocate_the_file_is_reserved_by_writing_zeros(tmp_path, monkeypatch):
     monkeypatch.delattr(os, "posix_fallocate")  # macOS
     journal = Journal(tmp_path, file_bytes=3 * 1024 * 1024 + 5)
-    name, end = journal.append(hit(1))
-    assert (tmp_path / name).read_bytes() == encode(hit(1)) + bytes(3 * 1024 * 1024 + 5 - end)
+    name, end = journal.append(hit_row(1))
+    assert (tmp_path / name).read_bytes() == encode(hit_row(1)) + bytes(3 * 1024 * 1024 + 5 - end)
     journal.close()
 
 
@@ -119,13 +115,13 @@ def test_without_posix_fallocate_the_file_is_reserved_by_writing_zeros(tmp_path,
 def test_a_dead_process_journal_is_stored_once_from_its_mark_and_deleted(tmp_path):
     journal = Journal(tmp_path)
     for n in range(5):
-        name, position = journal.append(hit(n))
+        name, position = journal.append(hit_row(n))
         if n == 1:
             stored_up_to = position  # hits 0 and 1 reached the database before the process died
-    write_hits([hit(0), hit(1)])
+    write_hits([hit_row(0), hit_row(1)])
     JournalMark.objects.create(journal=name, position=stored_up_to)
     fd = os.open(tmp_path / name, os.O_WRONLY)
-    os.pwrite(fd, encode(hit(5))[:20], journal.written)  # a line cut short by the crash: never answered
+    os.pwrite(fd, encode(hit_row(5))[:20], journal.written)  # a line cut short by the crash: never answered
     os.close(fd)
     journal.close()  # the process is gone: its lock with it
 
@@ -139,7 +135,7 @@ def test_a_dead_process_journal_is_stored_once_from_its_mark_and_deleted(tmp_pat
 @pytest.mark.django_db
 def test_a_live_process_journal_is_left_alone(tmp_path):
     journal = Journal(tmp_path)
-    name, _ = journal.append(hit(1))
+    name, _ = journal.append(hit_row(1))
     JournalMark.objects.create(journal=name, position=0)
     assert recover(tmp_path, write_hits) == 0
     assert journal_files(tmp_path) == [name] and JournalMark.objects.filter(journal=name).exists()
@@ -150,7 +146,7 @@ def test_a_live_process_journal_is_left_alone(tmp_path):
 @pytest.mark.django_db
 def test_a_journal_being_recovered_by_another_process_is_left_to_it(tmp_path):
     journal = Journal(tmp_path)
-    name, _ = journal.append(hit(1))
+    name, _ = journal.append(hit_row(1))
     journal.close()
     other = os.open(tmp_path / name, os.O_RDONLY)  # another process starting at the same moment took it
     fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -163,7 +159,7 @@ def test_a_journal_being_recovered_by_another_process_is_left_to_it(tmp_path):
 @pytest.mark.django_db
 def test_a_file_being_made_is_left_alone_and_one_a_dead_process_was_making_is_deleted(tmp_path):
     journal = Journal(tmp_path)
-    name, _ = journal.append(hit(1))
+    name, _ = journal.append(hit_row(1))
     assert journal_files(tmp_path) == [name] and not list(tmp_path.glob(f"*{MAKING}"))  # named once made
     being_made, abandoned = tmp_path / f"live{SUFFIX}{MAKING}", tmp_path / f"dead{SUFFIX}{MAKING}"
     being_made.touch()
@@ -182,7 +178,7 @@ def test_a_file_being_made_is_left_alone_and_one_a_dead_process_was_making_is_de
 @pytest.mark.django_db
 def test_recovery_clears_marks_of_this_hosts_journals_that_are_gone_and_keeps_other_hosts(tmp_path):
     journal = Journal(tmp_path)
-    name, _ = journal.append(hit(1))
+    name, _ = journal.append(hit_row(1))
     journal.close(all_stored=True)
     JournalMark.objects.create(journal=name, position=100)
     JournalMark.objects.create(journal=f"another-host-1-abcd{SUFFIX}", position=100)
@@ -213,10 +209,10 @@ def test_hits_arriving_within_the_linger_are_committed_together_with_their_marks
     committer = JournalCommitter(journal, writer, linger=0.05)
 
     async def scenario():
-        committer.add(hit(0), journal.append(hit(0)))
+        committer.add(hit_row(0), journal.append(hit_row(0)))
         await asyncio.sleep(0)
         for n in (1, 2):
-            committer.add(hit(n), journal.append(hit(n)))
+            committer.add(hit_row(n), journal.append(hit_row(n)))
         assert writer.batches == []  # answered already; stored a moment later
         await asyncio.sleep(0.2)
         return journal.name, journal.written
@@ -232,8 +228,8 @@ def test_a_busy_or_failing_database_keeps_the_batch_and_tries_again(tmp_path, ca
     committer = JournalCommitter(journal, writer)
 
     async def scenario():
-        committer.add(hit(1), journal.append(hit(1)))
-        committer.add(hit(2), journal.append(hit(2)))
+        committer.add(hit_row(1), journal.append(hit_row(1)))
+        committer.add(hit_row(2), journal.append(hit_row(2)))
         for _ in range(100):
             if writer.batches:
                 return
@@ -252,9 +248,9 @@ def test_a_committer_too_far_behind_says_it_is_full(tmp_path):
     committer = JournalCommitter(journal, Writer(fail_with=[RuntimeError("down")] * 100), max_pending=2)
 
     async def scenario():
-        committer.add(hit(1), journal.append(hit(1)))
+        committer.add(hit_row(1), journal.append(hit_row(1)))
         assert not committer.full()
-        committer.add(hit(2), journal.append(hit(2)))
+        committer.add(hit_row(2), journal.append(hit_row(2)))
         return committer.full()
 
     assert run(scenario()) is True
@@ -266,11 +262,11 @@ def test_retired_journals_are_deleted_and_their_marks_dropped_in_the_next_transa
     committer = JournalCommitter(journal, writer, linger=0)
 
     async def scenario():
-        committer.add(hit(1), journal.append(hit(1)))
+        committer.add(hit_row(1), journal.append(hit_row(1)))
         first = journal.name
-        committer.add(hit(2), journal.append(hit(2)))  # a new file
+        committer.add(hit_row(2), journal.append(hit_row(2)))  # a new file
         await asyncio.sleep(0)
-        committer.add(hit(3), journal.append(hit(3)))
+        committer.add(hit_row(3), journal.append(hit_row(3)))
         await asyncio.sleep(0)
         return first
 
@@ -289,7 +285,7 @@ def test_the_thread_writer_stores_hits_and_marks_in_one_transaction(tmp_path):
 
     async def scenario():
         for n in range(3):
-            committer.add(hit(n), journal.append(hit(n)))
+            committer.add(hit_row(n), journal.append(hit_row(n)))
         for _ in range(500):
             await asyncio.sleep(0.01)
             if not committer.queued():
@@ -318,9 +314,9 @@ def test_at_shutdown_a_failed_commit_in_the_thread_is_written_again_before_the_r
     committer = JournalCommitter(journal, writer, executor=executor, linger=0)
 
     async def scenario():
-        committer.add(hit(1), journal.append(hit(1)))
+        committer.add(hit_row(1), journal.append(hit_row(1)))
         await asyncio.sleep(0)  # the first batch goes to the thread, and fails there
-        committer.add(hit(2), journal.append(hit(2)))
+        committer.add(hit_row(2), journal.append(hit_row(2)))
 
     run(scenario())
     try:
@@ -343,9 +339,9 @@ def test_at_shutdown_a_commit_outlasting_the_wait_is_neither_repeated_nor_releas
     committer = JournalCommitter(journal, writer, executor=executor, linger=0)
 
     async def scenario():
-        committer.add(hit(1), journal.append(hit(1)))
+        committer.add(hit_row(1), journal.append(hit_row(1)))
         await asyncio.sleep(0)  # the batch goes to the thread
-        committer.add(hit(2), journal.append(hit(2)))
+        committer.add(hit_row(2), journal.append(hit_row(2)))
 
     run(scenario())
     assert committer.flush(timeout=0.1) is False
@@ -361,7 +357,7 @@ def test_at_shutdown_a_database_locked_by_another_worker_is_waited_for(tmp_path)
     committer = JournalCommitter(journal, writer)
 
     async def scenario():
-        committer.add(hit(1), journal.append(hit(1)))
+        committer.add(hit_row(1), journal.append(hit_row(1)))
 
     run(scenario())
     assert committer.flush() is True
@@ -375,7 +371,7 @@ def test_at_shutdown_a_database_locked_for_too_long_leaves_the_hits_in_the_journ
     committer = JournalCommitter(journal, Writer(fail_with=[Busy()] * 1000))
 
     async def scenario():
-        committer.add(hit(1), journal.append(hit(1)))
+        committer.add(hit_row(1), journal.append(hit_row(1)))
 
     run(scenario())
     assert committer.flush(timeout=0.05) is False
@@ -385,8 +381,8 @@ def test_at_shutdown_a_database_locked_for_too_long_leaves_the_hits_in_the_journ
 
 @pytest.mark.django_db
 def test_hits_are_stored_field_for_field_whatever_their_characters():
-    rows = [hit(1, copy="https://partner.example/a\tb\\c\nd\u00e9\u4e2d", received_at=AT),
-            hit(2, story_id=None, via="", copy="", visitor="", filtered="malformed",
+    rows = [hit_row(1, copy="https://partner.example/a\tb\\c\nd\u00e9\u4e2d", received_at=AT),
+            hit_row(2, story_id=None, via="", copy="", visitor="", filtered="malformed",
                received_at=AT.replace(microsecond=0))]
     write_hits(rows)
     stored = list(Hit.objects.order_by("id").values(*rows[0]))
@@ -405,7 +401,7 @@ def test_batches_of_any_size_take_a_few_statements_that_stay_prepared_and_keep_t
     statements = set()
     for count in range(1, 301):
         cursor = RecordingCursor()
-        insert_hits(cursor, [hit(n) for n in range(count)], lambda row: "t", str, per_statement=100)
+        insert_hits(cursor, [hit_row(n) for n in range(count)], lambda row: "t", str, per_statement=100)
         statements |= {sql for sql, _ in cursor.statements}
         copies = [copy for _, params in cursor.statements for copy in params[3::6]]
         assert copies == [f"https://partner.example/p/{n}" for n in range(count)]
@@ -416,6 +412,6 @@ def test_batches_of_any_size_take_a_few_statements_that_stay_prepared_and_keep_t
 def test_a_batch_stores_its_hits_moves_its_marks_and_drops_the_marks_of_deleted_journals():
     JournalMark.objects.create(journal=f"gone{SUFFIX}", position=500)
     JournalMark.objects.create(journal=f"current{SUFFIX}", position=100)
-    write_batch([hit(1), hit(2)], {f"current{SUFFIX}": 300}, [f"gone{SUFFIX}"])
+    write_batch([hit_row(1), hit_row(2)], {f"current{SUFFIX}": 300}, [f"gone{SUFFIX}"])
     assert Hit.objects.count() == 2
     assert list(JournalMark.objects.values_list("journal", "position")) == [(f"current{SUFFIX}", 300)]

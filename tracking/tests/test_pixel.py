@@ -9,8 +9,9 @@ import pytest
 from republish.pixel import pixel_path, sign
 from stories.factories import StoryPageFactory
 from tracking import filters
-from tracking.endpoint import GIF, _unquote_plus
+from tracking.hits import _unquote_plus
 from tracking.models import Copy, Hit
+from tracking.pixel import GIF
 from tracking.visitors import _keyed_sha256, client_ip, salt_for, visitor_key
 
 from .helpers import BROWSER, request
@@ -132,7 +133,7 @@ def test_non_readers_are_filtered_with_their_reason(pixel_app, story, headers, u
 
 
 def test_a_visitor_reloading_in_a_loop_is_capped(pixel_app, story, monkeypatch):
-    monkeypatch.setattr("tracking.endpoint.rate_cap", filters.RateCap(limit=3))
+    monkeypatch.setattr("tracking.hits.rate_cap", filters.RateCap(limit=3))
     for _ in range(5):
         request(pixel_app, pixel_path(story.pk), referer=PARTNER)
     filtered = list(Hit.objects.order_by("id").values_list("filtered", flat=True))

@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tracking.endpoint import PixelEndpoint, write_hits
+from byline.server import Server
 from tracking.models import Hit
+from tracking.pixel import Pixel
 from tracking.recorder import GroupCommitRecorder
+from tracking.writers import write_hits
 
 from .helpers import request
 
@@ -67,7 +69,7 @@ def test_a_failed_write_is_reported_and_answered_503_not_with_the_gif(recorders)
 
     recorder = recorders(broken)
     assert recorder.record({"anything": 1}) is False
-    app = PixelEndpoint(lambda environ, start_response: [], recorder=recorder)
+    app = Server(lambda environ, start_response: [], Pixel(recorder))
     response = request(app, "/pixel/1/html/0000000000000000.gif")
     assert response.status_code == 503 and response.body.startswith(b"Not counted")
 

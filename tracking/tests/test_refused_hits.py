@@ -4,26 +4,22 @@ recovery at start-up) narrows a refused batch down to the row."""
 
 import sqlite3
 from contextlib import nullcontext
-from datetime import UTC, datetime
+from datetime import datetime
 
 import psycopg
 import pytest
 from django.db import OperationalError
 from django.db.utils import ConnectionHandler
 
-from tracking.endpoint import SQLiteWriter, write_batch, write_hits
+from tracking.factories import HIT_AT, hit_row
 from tracking.filters import UNSTORABLE
 from tracking.journal import SUFFIX, Journal, recover
 from tracking.models import Cursor, Hit, JournalMark
-from tracking.recorder import GroupCommitRecorder, write_isolating
+from tracking.recorder import GroupCommitRecorder
+from tracking.writers import SQLiteWriter, write_batch, write_hits, write_isolating
 
-AT = datetime(2026, 12, 4, 22, 10, 1, 250000, tzinfo=UTC)
+AT = HIT_AT  # when every hit_row() is received
 TOO_BIG = 2**70  # beyond a 64-bit integer: SQLite's module and PostgreSQL both refuse it
-
-
-def hit(n, **fields):
-    return {"received_at": AT, "story_id": 7, "via": "html", "copy": f"https://partner.example/p/{n}",
-            "visitor": f"{n:016x}", "filtered": "", **fields}
 
 
 def stored():
@@ -51,8 +47,8 @@ class Refusing:
 
 
 def test_a_refused_row_is_narrowed_down_and_replaced_the_others_written_in_order():
-    rows = [hit(n) for n in range(8)]
-    rows[5] = hit(5, copy="bad")
+    rows = [hit_row(n) for n in range(8)]
+    rows[5] = hit_row(5, copy="bad")
     write = Refusing()
     write_isolating(write, rows, nullcontext)
     assert [row["copy"] for row in write.written] == [
@@ -64,7 +60,7 @@ def test_a_refused_row_is_narrowed_down_and_replaced_the_others_written_in_order
 def test_a_database_that_is_down_or_locked_is_not_blamed_on_the_rows():
     write = Refusing(error=OperationalError("database is locked"))
     with pytest.raises(OperationalError):
-        write_isolating(write, [hit(1, copy="bad"), hit(2)], nullcontext)
+        write_isolating(write, [hit_row(1, copy="bad"), hit_row(2)], nullcontext)
     assert write.batches == [2]  # raised for the caller to try again later, nothing replaced
 
 
@@ -84,12 +80,12 @@ def duplicate_key_error():
 def test_a_duplicate_id_is_the_tables_fault_not_the_rows(error):
     write = Refusing(error=error)
     with pytest.raises(type(error)):
-        write_isolating(write, [hit(1, copy="bad"), hit(2)], nullcontext)
+        write_isolating(write, [hit_row(1, copy="bad"), hit_row(2)], nullcontext)
     assert write.batches == [2]  # no hit turned into a stand-in: the batch waits for the table to be mended
 
 
 def test_a_refused_hit_keeps_its_journal_mark_and_a_time_it_can_be_stored_with():
-    row = {**hit(1, copy="bad", received_at="not a time"), "journal": ("a.hits", 120)}
+    row = {**hit_row(1, copy="bad", received_at="not a time"), "journal": ("a.hits", 120)}
     write = Refusing()
     write_isolating(write, [row], nullcontext)
     [replacement] = write.written
@@ -100,8 +96,8 @@ def test_a_refused_hit_keeps_its_journal_mark_and_a_time_it_can_be_stored_with()
 @pytest.mark.django_db
 def test_the_thread_writer_stores_the_rest_of_a_batch_and_moves_its_marks():
     """write_batch: the RSGI committer's writer for PostgreSQL, here on the suite's database."""
-    rows = [hit(n) for n in range(10)]
-    rows[6] = hit(6, story_id=TOO_BIG)
+    rows = [hit_row(n) for n in range(10)]
+    rows[6] = hit_row(6, story_id=TOO_BIG)
     write_batch(rows, {f"current{SUFFIX}": 900}, [])
     assert stored() == [*map(as_stored, rows[:6]), REFUSED, *map(as_stored, rows[7:])]
     assert list(JournalMark.objects.values_list("journal", "position")) == [(f"current{SUFFIX}", 900)]
@@ -111,7 +107,7 @@ def test_the_thread_writer_stores_the_rest_of_a_batch_and_moves_its_marks():
 def test_recovery_stores_a_dead_process_journal_holding_a_refused_hit(tmp_path):
     journal = Journal(tmp_path)
     for n in range(3):
-        journal.append(hit(n, story_id=TOO_BIG if n == 1 else 7))
+        journal.append(hit_row(n, story_id=TOO_BIG if n == 1 else 7))
     journal.close()
     assert recover(tmp_path, write_hits) == 3
     assert [row["filtered"] for row in stored()] == ["", UNSTORABLE, ""]
@@ -122,7 +118,7 @@ def test_recovery_stores_a_dead_process_journal_holding_a_refused_hit(tmp_path):
 def test_wsgi_group_commit_answers_every_hit_of_a_batch_holding_a_refused_one():
     recorder = GroupCommitRecorder(write_hits)
     try:
-        assert recorder.record(hit(1, story_id=TOO_BIG)) and recorder.record(hit(2))
+        assert recorder.record(hit_row(1, story_id=TOO_BIG)) and recorder.record(hit_row(2))
     finally:
         recorder.stop()
     assert [row["filtered"] for row in stored()] == [UNSTORABLE, ""]
@@ -146,8 +142,8 @@ def sqlite_file(tmp_path, django_db_blocker):
 
 def test_the_sqlite_writer_rolls_back_only_the_refused_part_of_a_batch(sqlite_file):
     # 1,500 rows take two INSERT statements; the second refuses row 1,200, after the first went in.
-    rows = [hit(n) for n in range(1500)]
-    rows[1200] = hit(1200, story_id=TOO_BIG)
+    rows = [hit_row(n) for n in range(1500)]
+    rows[1200] = hit_row(1200, story_id=TOO_BIG)
     writer = SQLiteWriter(checkpoint_every=0, database=sqlite_file)
     try:
         writer(rows, {f"current{SUFFIX}": 4096}, [])

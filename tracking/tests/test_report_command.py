@@ -9,16 +9,12 @@ from django.core.management import CommandError, call_command
 
 from stories.factories import StoryPageFactory
 from tracking.counting import count_all_new_hits
-from tracking.models import Copy, Hit
+from tracking.factories import PARTNER_COPY, hit
+from tracking.models import Copy
 
 pytestmark = pytest.mark.django_db
 NOV_20 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 NOV_22 = NOV_20 + timedelta(days=2)
-PARTNER = "https://partner.example/harbor/"
-
-
-def hit(story, at, visitor, copy=PARTNER):
-    Hit.objects.create(received_at=at, story_id=story.pk, via="html", copy=copy, visitor=visitor)
 
 
 def report(*args):
@@ -57,7 +53,7 @@ def test_json_gives_one_object_per_story_most_read_first(counted, harbor, school
     stories = json.loads(report("--json"))
     assert stories == [
         {"story_id": harbor.pk, "title": "Harbor cleanup begins", "url": harbor.full_url, "copies": [
-            {"copy": PARTNER, "first_seen": "2026-11-20T12:00:00+00:00", "last_seen": "2026-11-22T12:00:00+00:00",
+            {"copy": PARTNER_COPY, "first_seen": "2026-11-20T12:00:00+00:00", "last_seen": "2026-11-22T12:00:00+00:00",
              "views": 4, "readers": 3, **NOT_FOUND_BY_BYLINE},
             {"copy": "our site", "first_seen": "2026-11-20T12:00:00+00:00",
              "last_seen": "2026-11-20T12:00:00+00:00", "views": 1, "readers": 1, **NOT_FOUND_BY_BYLINE},
@@ -77,7 +73,7 @@ def test_story_limits_the_report_to_one_story(counted, harbor, schools):
 def test_since_counts_only_views_and_readers_from_that_utc_day_on(counted, harbor, schools):
     stories = json.loads(report("--json", "--since", "2026-11-21"))
     assert [entry["story_id"] for entry in stories] == [harbor.pk]
-    assert [(c["copy"], c["views"], c["readers"]) for c in stories[0]["copies"]] == [(PARTNER, 1, 1)]
+    assert [(c["copy"], c["views"], c["readers"]) for c in stories[0]["copies"]] == [(PARTNER_COPY, 1, 1)]
 
 
 def test_the_table_is_readable(counted, harbor, schools):
@@ -85,7 +81,7 @@ def test_the_table_is_readable(counted, harbor, schools):
     assert lines[0] == "Views and readers over all counted time (times in UTC)."
     start = lines.index(f"Story {harbor.pk}: Harbor cleanup begins  <{harbor.full_url}>")
     assert lines[start + 1].split() == ["Views", "Readers", "First", "seen", "Last", "seen", "Copy"]
-    assert lines[start + 2].split() == ["4", "3", "2026-11-20", "12:00", "2026-11-22", "12:00", PARTNER]
+    assert lines[start + 2].split() == ["4", "3", "2026-11-20", "12:00", "2026-11-22", "12:00", PARTNER_COPY]
     assert lines[start + 3].split() == ["1", "1", "2026-11-20", "12:00", "2026-11-20", "12:00", "our", "site"]
     assert lines[start + 4].split() == ["5", "4", "in", "all,", "on", "2", "copies"]
     assert lines.index(f"Story {schools.pk}: Schools reopen  <{schools.full_url}>") > start

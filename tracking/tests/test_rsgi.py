@@ -2,7 +2,8 @@
 would have it: the same environ granian's WSGI interface builds, and the site's answer unchanged."""
 
 
-from tracking.endpoint import PixelEndpoint
+from byline.server import Server
+from tracking.pixel import Pixel
 
 from .helpers import RsgiProtocol, RsgiScope, run_coroutine
 
@@ -17,7 +18,7 @@ def echo(environ, start_response):
 def serve(app, method="GET", path="/", query="", headers=(), body=b""):
     protocol = RsgiProtocol(body)
     scope = RsgiScope(method, path, query, "198.51.100.4:40000", list(headers), server="127.0.0.1:8000")
-    run_coroutine(PixelEndpoint(app).__rsgi__(scope, protocol))
+    run_coroutine(Server(app, Pixel()).__rsgi__(scope, protocol))
     return protocol.response
 
 

@@ -11,8 +11,8 @@ from django.core.files.images import ImageFile
 from wagtail.rich_text import RichText
 
 from images.factories import BylineImageFactory, gradient_jpeg
+from republish.factories import RepublishingPolicyFactory
 from republish.handout import build_handout
-from republish.models import RepublishingPolicy
 from stories.factories import AuthorFactory, StoryPageFactory
 
 
@@ -94,8 +94,8 @@ def partner():
 
 @pytest.fixture
 def verify_settings(settings):
-    """The partner site is on loopback: allowed by name, as BYLINE_VERIFY_ALLOW_HOSTS=127.0.0.1 would."""
-    settings.VERIFY_ALLOW_HOSTS = ["127.0.0.1"]
+    """The partner site is on loopback: allowed by name, as BYLINE_FETCH_ALLOW_HOSTS=127.0.0.1 would."""
+    settings.FETCH_ALLOW_HOSTS = ["127.0.0.1"]
     settings.VERIFY_HOST_INTERVAL = 0
     settings.VERIFY_TOTAL_TIMEOUT = 5
     return settings
@@ -103,7 +103,7 @@ def verify_settings(settings):
 
 @pytest.fixture
 def policy(site):
-    return RepublishingPolicy.for_site(site)
+    return RepublishingPolicyFactory(site=site)
 
 
 BODY = [

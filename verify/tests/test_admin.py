@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tracking.models import Copy
+from tracking.factories import CopyFactory
+from verify.factories import ManualCopyFactory, VerificationFactory
 from verify.models import ManualCopy, Verification
 
 from .conftest import partner_page
@@ -30,24 +31,19 @@ def editor(client, django_user_model):
 
 
 def checked(copy=None, manual=None, status=Verification.ISSUES, hours_ago=0, **fields):
-    target = copy or manual
-    story_id = copy.story_id if copy else manual.story_id
+    """A check of `copy` or `manual` made `hours_ago`; with issues, the pixel is what failed."""
     fields.setdefault("failing", ["pixel"] if status == Verification.ISSUES else [])
     fields.setdefault("checks", {"pixel": {"ok": status != Verification.ISSUES, "summary": "No pixel",
                                            "evidence": {"pixels": [], "commented_out": []}}})
-    return Verification.objects.create(copy=copy, manual=manual, story_id=story_id, url=target.url,
-                                       host=target.host, status=status,
-                                       checked_at=timezone.now() - timedelta(hours=hours_ago), **fields)
+    return VerificationFactory(copy=copy, manual=manual, status=status,
+                               checked_at=timezone.now() - timedelta(hours=hours_ago), **fields)
 
 
 @pytest.fixture
 def known(story):
-    now = timezone.now()
-    gazette = Copy.objects.create(story_id=story.pk, url="https://gazette.example/2026/harbor", first_seen=now,
-                                  last_seen=now)
-    courier = Copy.objects.create(story_id=story.pk, url="https://courier.example/harbor-budget", first_seen=now,
-                                  last_seen=now)
-    suspected = ManualCopy.objects.create(story=story, url="https://scraper.example/copy-of-harbor")
+    gazette = CopyFactory(story=story, url="https://gazette.example/2026/harbor")
+    courier = CopyFactory(story=story, url="https://courier.example/harbor-budget")
+    suspected = ManualCopyFactory(story=story, url="https://scraper.example/copy-of-harbor")
     checked(copy=gazette, status=Verification.COMPLIANT, hours_ago=30, similarity=1.0)
     latest = checked(copy=gazette, status=Verification.ISSUES, similarity=0.93)
     checked(copy=courier, status=Verification.REMOVED, http_status=410, error="the page answers 410", checks={},
@@ -108,9 +104,7 @@ def test_a_check_shows_its_evidence_and_the_copys_history(client, editor, story,
 
 
 def test_check_now_verifies_the_storys_copies(client, editor, partner, story, handout):
-    now = timezone.now()
-    url = partner.html("/harbor/", partner_page(handout))
-    copy = Copy.objects.create(story_id=story.pk, url=url, first_seen=now, last_seen=now)
+    copy = CopyFactory(story=story, url=partner.html("/harbor/", partner_page(handout)))
     response = client.post(reverse("verify_copies:story", args=[story.pk]), follow=True)
     assert "Checked 1 copy." in text_of(response)
     assert copy.verifications.get().status == Verification.COMPLIANT
@@ -150,9 +144,7 @@ def test_nobody_else_sees_the_copies(client, django_user_model, story, known):
 
 
 def test_hostile_urls_and_evidence_are_printed_as_text(client, editor, story):
-    now = timezone.now()
-    copy = Copy.objects.create(story_id=story.pk, url='https://evil.example/"><script>alert(1)</script>',
-                               first_seen=now, last_seen=now)
+    copy = CopyFactory(story=story, url='https://evil.example/"><script>alert(1)</script>')
     check = checked(copy=copy,
                     checks={"pixel": {"ok": False, "summary": "<img src=x onerror=alert(2)>", "evidence": {}}})
     for url in (reverse("verify_copies:story", args=[story.pk]),

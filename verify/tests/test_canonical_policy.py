@@ -3,10 +3,10 @@ granted (a canonical accepted in the body, or none needed). What fails is said a
 can follow."""
 
 import pytest
-from django.utils import timezone
 
-from republish.models import PartnerSiteRule, RepublishingPolicy
-from tracking.models import Copy
+from republish.factories import PartnerSiteRuleFactory
+from republish.models import RepublishingPolicy
+from tracking.factories import CopyFactory
 from verify.checks import looks_like_wordpress, run_checks
 from verify.original import original_for
 from verify.page import CopyPage
@@ -34,7 +34,7 @@ def wordpress_page(handout, *, canonical=URL, robots="max-image-preview:large", 
 
 
 def add_rule(policy, host="gazette.example", **rule):
-    PartnerSiteRule.objects.create(policy=policy, host=host, **rule)
+    PartnerSiteRuleFactory(policy=policy, host=host, **rule)
     return RepublishingPolicy.for_site(policy.site)  # read afresh, as the verifier does
 
 
@@ -181,9 +181,7 @@ def test_the_verifier_judges_each_copy_by_its_sites_rule(partner, story, policy,
     url = partner.url("/2026/05/harbor-budget/")
     partner.html("/2026/05/harbor-budget/", wordpress_page(handout, canonical=url, robots="",
                                                             article=body_canonical(story, handout)))
-    now = timezone.now()
-    copy = Copy.objects.create(story_id=story.pk, url=url, first_seen=now, last_seen=now)
-    [(_, result)] = verify_targets([copy_target(copy)])
+    [(_, result)] = verify_targets([copy_target(CopyFactory(story=story, url=url))])
     assert result.failing == []
     assert result.checks["canonical"]["summary"] == "Canonical link to the original in the body, accepted for this site"
     assert result.checks["noindex"]["summary"] == "Not required for this site (no noindex)"

@@ -11,7 +11,9 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from stories.factories import StoryPageFactory
+from tracking.factories import CopyFactory
 from tracking.models import Copy
+from verify.factories import VerificationFactory
 from verify.models import ManualCopy, Verification
 from verify.runner import due_targets, forget_old_evidence, targets
 from verify.tasks import verify_copy
@@ -28,8 +30,7 @@ def run(*args, command="verify_copies"):
 
 
 def copy_of(story, url, **dates):
-    now = timezone.now()
-    return Copy.objects.create(story_id=story.pk, url=url, first_seen=dates.get("first_seen", now), last_seen=now)
+    return CopyFactory(story=story, url=url, **dates)
 
 
 @pytest.fixture
@@ -119,11 +120,9 @@ def test_copies_of_deleted_stories_are_skipped(partner, news):
 def test_due_copies_are_those_never_checked_or_checked_too_long_ago(copies, story, settings):
     good, bad = copies
     settings.VERIFY_INTERVAL_HOURS = 24
-    Verification.objects.create(copy=good, story_id=story.pk, url=good.url, host="127.0.0.1", status="compliant",
-                                checked_at=timezone.now() - timedelta(hours=2))
+    VerificationFactory(copy=good, status="compliant", checked_at=timezone.now() - timedelta(hours=2))
     assert [t.key for t in due_targets()] == [f"copy:{bad.pk}"]
-    Verification.objects.create(copy=bad, story_id=story.pk, url=bad.url, host="127.0.0.1", status="issues",
-                                checked_at=timezone.now() - timedelta(hours=30))
+    VerificationFactory(copy=bad, status="issues", checked_at=timezone.now() - timedelta(hours=30))
     assert [t.key for t in due_targets()] == [f"copy:{bad.pk}"]
     tomorrow = timezone.now() + timedelta(hours=23)
     assert [t.key for t in due_targets(now=tomorrow)] == [f"copy:{bad.pk}", f"copy:{good.pk}"]
@@ -170,9 +169,8 @@ def test_old_checks_keep_their_verdict_but_lose_their_evidence(story, settings):
     checks = {"pixel": {"ok": False, "summary": "No pixel", "evidence": {"pixels": [], "commented_out": ["x"]}}}
 
     def check(days_ago):
-        return Verification.objects.create(copy=copy, story_id=story.pk, url=copy.url, host="partner.example",
-                                           status="issues", failing=["pixel"], checks=checks, similarity=0.9,
-                                           checked_at=now - timedelta(days=days_ago))
+        return VerificationFactory(copy=copy, status="issues", failing=["pixel"], checks=checks, similarity=0.9,
+                                   checked_at=now - timedelta(days=days_ago))
 
     old, recent, latest = check(200), check(10), check(0)
     out, _ = run(command="verify_due_copies")  # nothing is due: the copy was just checked
@@ -186,10 +184,9 @@ def test_old_checks_keep_their_verdict_but_lose_their_evidence(story, settings):
 
 def test_a_copys_latest_check_keeps_its_evidence_however_old(story):
     copy = copy_of(story, "https://partner.example/harbor")
-    latest = Verification.objects.create(copy=copy, story_id=story.pk, url=copy.url, host="partner.example",
-                                         status="compliant",
-                                         checks={"text": {"ok": True, "evidence": {"similarity": 1}}},
-                                         checked_at=timezone.now() - timedelta(days=400))
+    latest = VerificationFactory(copy=copy, status="compliant",
+                                 checks={"text": {"ok": True, "evidence": {"similarity": 1}}},
+                                 checked_at=timezone.now() - timedelta(days=400))
     assert forget_old_evidence() == 0
     latest.refresh_from_db()
     assert latest.evidence_kept and latest.checks["text"]["evidence"] == {"similarity": 1}

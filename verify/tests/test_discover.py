@@ -14,8 +14,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from tracking.counting import count_all_new_hits
+from tracking.factories import hit
 from tracking.models import Copy
-from tracking.tests.helpers import store_hit
 from verify.discover import MAX_DOCUMENTS, discover_copies, origin_only_copies
 from verify.models import Verification
 
@@ -72,7 +72,7 @@ def origin_copy(story, partner, hits=3, at=None):
     at = at or timezone.now() - timedelta(hours=2)
     origin = partner.url("").rstrip("/")
     for number in range(hits):
-        store_hit(story, at + timedelta(seconds=number), visitor=f"r{number}", copy=origin)
+        hit(story, at + timedelta(seconds=number), visitor=f"r{number}", copy=origin)
     count_all_new_hits(now=at + timedelta(minutes=5))
     return Copy.objects.get(story_id=story.pk, url=origin)
 
@@ -187,8 +187,8 @@ def test_views_and_readers_from_before_and_after_the_finding_stay_one_row(partne
     # After the finding, more readers whose browsers send only the site, and one that sent the whole address.
     after = timezone.now() - timedelta(hours=1)
     for number in range(2):
-        store_hit(story, after + timedelta(seconds=number), visitor=f"later{number}", copy=copy.url)
-    store_hit(story, after + timedelta(seconds=5), visitor="full", copy=partner.url(COPY_PATH))
+        hit(story, after + timedelta(seconds=number), visitor=f"later{number}", copy=copy.url)
+    hit(story, after + timedelta(seconds=5), visitor="full", copy=partner.url(COPY_PATH))
     count_all_new_hits(now=after + timedelta(minutes=5))
 
     (row,) = report(story)

@@ -1,7 +1,7 @@
 """Fetching partners' pages safely: only the public web (unless a host is allowed by name), at every
 redirect, on the address we checked; with time and size limits, an honest name and a per-host pace.
 
-DNS is replaced at `verify.fetch.resolve`, the one function that looks names up; connections really go to
+DNS is replaced at `byline.fetch.resolve`, the one function that looks names up; connections really go to
 the partner site on loopback.
 """
 
@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from verify import fetch
-from verify.fetch import (
+from byline import fetch
+from byline.fetch import (
     Fetcher,
     FetchTimeout,
     HostLimiter,
@@ -140,9 +140,9 @@ def test_allowed_addresses_and_networks_work_too(dns, partner):
 def test_the_allow_list_comes_from_the_setting(dns, partner, settings):
     dns["intranet.example"] = ["127.0.0.1"]
     partner.html("/story/", "<p>ok</p>")
-    settings.VERIFY_ALLOW_HOSTS = ["intranet.example"]
+    settings.FETCH_ALLOW_HOSTS = ["intranet.example"]
     assert Fetcher(limiter=NoWait()).get(partner.url("/story/", host="intranet.example")).status == 200
-    settings.VERIFY_ALLOW_HOSTS = []
+    settings.FETCH_ALLOW_HOSTS = []
     with pytest.raises(Refused):
         Fetcher(limiter=NoWait()).get(partner.url("/story/", host="intranet.example"))
 
@@ -340,7 +340,7 @@ def test_a_refusal_never_tells_how_the_host_resolved_on_our_side(dns, address, c
     """Issue #17, finding 7: editors (and, through wire pictures, agencies) see that the address is not
     fetched, never which address it was; the server's log keeps it."""
     dns["partner.example"] = [address]
-    with caplog.at_level("WARNING", logger="verify.fetch"), pytest.raises(Refused) as refused:
+    with caplog.at_level("WARNING", logger="byline.fetch"), pytest.raises(Refused) as refused:
         fetcher().get("https://partner.example/story/")
     message = refused.value.message
     assert message.startswith("the host resolves to an address we do not fetch (private or local")

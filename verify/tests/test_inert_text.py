@@ -8,12 +8,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from byline import fetch
 from byline.sanitize import visible_controls
 from stories.templatetags.byline_tags import inert
 from tracking.counting import count_all_new_hits
+from tracking.factories import CopyFactory, hit
 from tracking.models import Copy
-from tracking.tests.helpers import store_hit
-from verify import fetch
+from verify.factories import VerificationFactory
 from verify.models import Verification
 from verify.runner import copy_target, verify_targets
 
@@ -44,15 +45,14 @@ def editor(client, django_user_model):
 @pytest.fixture
 def copies(story):
     now = timezone.now()
-    store_hit(story, now - timedelta(hours=1), "a", copy=BIDI_URL)
-    store_hit(story, now - timedelta(hours=1), "b", copy=BIDI_HOST_URL)
+    hit(story, now - timedelta(hours=1), "a", copy=BIDI_URL)
+    hit(story, now - timedelta(hours=1), "b", copy=BIDI_HOST_URL)
     count_all_new_hits(now=now)
     bidi = Copy.objects.get(url=BIDI_URL)
     on_bidi_host = Copy.objects.get(url=BIDI_HOST_URL)
     assert on_bidi_host.host == BIDI_HOST
-    Verification.objects.create(
-        copy=bidi, story_id=story.pk, url=bidi.url, host=bidi.host, status=Verification.ISSUES,
-        final_url=BIDI_URL + "\u2067", error="", failing=["headline"], checked_at=now,
+    VerificationFactory(
+        copy=bidi, status=Verification.ISSUES, final_url=BIDI_URL + "\u2067", failing=["headline"], checked_at=now,
         checks={"headline": {"ok": False, "summary": "Headline changed to \u201cCouncil \u202efails\u201d",
                              "evidence": {}}},
     )
@@ -103,13 +103,11 @@ def test_one_implementation_for_pages_and_terminals():
 
 def test_a_copy_on_a_host_resolving_to_loopback_is_unreachable_without_an_address_in_its_result(
         story, settings, monkeypatch):
-    """Issue #17, finding 7: without BYLINE_VERIFY_ALLOW_HOSTS, the check result editors see says the address
+    """Issue #17, finding 7: without BYLINE_FETCH_ALLOW_HOSTS, the check result editors see says the address
     is not fetched, never which address the host resolved to on our side."""
-    settings.VERIFY_ALLOW_HOSTS = []
+    settings.FETCH_ALLOW_HOSTS = []
     monkeypatch.setattr(fetch, "resolve", lambda host, port: ["127.0.0.1"])
-    now = timezone.now()
-    copy = Copy.objects.create(story_id=story.pk, url="https://intranet.partner.example/story", first_seen=now,
-                               last_seen=now)
+    copy = CopyFactory(story=story, url="https://intranet.partner.example/story")
     verify_targets([copy_target(copy)])
     result = copy.verifications.get()
     assert result.status == Verification.UNREACHABLE

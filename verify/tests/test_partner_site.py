@@ -1,19 +1,19 @@
 """Verifying copies on a partner's site: each page is reported for exactly what is wrong with it, no more.
 
-The partner site runs on loopback (allowed by VERIFY_ALLOW_HOSTS, as in tests and intranets); its pages
+The partner site runs on loopback (allowed by FETCH_ALLOW_HOSTS, as in tests and intranets); its pages
 are our handout pasted into a typical news site's template, then altered the way partners alter them.
 """
 
 import re
 
 import pytest
-from django.utils import timezone
 
 from republish import pixel
 from republish.handout import build_handout
 from stories.factories import OriginFactory
-from tracking.models import Copy
-from verify.models import ManualCopy, Verification
+from tracking.factories import CopyFactory
+from verify.factories import ManualCopyFactory
+from verify.models import Verification
 from verify.runner import copy_target, manual_target, verify_targets
 
 from .conftest import partner_page
@@ -23,9 +23,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("verify_settings")]
 
 def verify(story, url):
     """Verify `url` as a copy of `story` the pixel revealed; the kept Verification."""
-    now = timezone.now()
-    copy = Copy.objects.create(story_id=story.pk, url=url, first_seen=now, last_seen=now)
-    ((_, verification),) = verify_targets([copy_target(copy)])
+    ((_, verification),) = verify_targets([copy_target(CopyFactory(story=story, url=url))])
     return verification
 
 
@@ -293,7 +291,7 @@ def test_a_copy_of_a_story_that_may_not_travel_fails_the_permission(partner, sto
     story.origin = OriginFactory(name="Jewish Telegraphic Agency", short_name="JTA")
     story.save_revision().publish()
     url = partner.html("/wire-copy/", partner_page(build_handout(story, policy)))
-    manual = ManualCopy.objects.create(story=story, url=url, note="Suspected copy of wire story")
+    manual = ManualCopyFactory(story=story, url=url, note="Suspected copy of wire story")
     ((_, result),) = verify_targets([manual_target(manual)])
     assert result.manual == manual and result.copy is None
     assert result.failing == ["permission"]
@@ -346,7 +344,7 @@ def test_server_errors_and_other_content_are_unreachable(partner, story):
 
 
 def test_a_private_address_not_allowed_is_unreachable_and_never_requested(partner, story, settings):
-    settings.VERIFY_ALLOW_HOSTS = []
+    settings.FETCH_ALLOW_HOSTS = []
     result = verify(story, partner.html("/private/", "<p>secret</p>"))
     assert result.status == Verification.UNREACHABLE
     assert result.error == "refused: the host resolves to an address we do not fetch (private or local: loopback)"

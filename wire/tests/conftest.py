@@ -102,7 +102,7 @@ class PictureServer:
 @pytest.fixture
 def picture_server(settings):
     server = PictureServer()
-    settings.WIRE_ALLOW_HOSTS = ["127.0.0.1"]
+    settings.FETCH_ALLOW_HOSTS = ["127.0.0.1"]
     yield server
     server.close()
 

@@ -15,10 +15,9 @@ from republish.eligibility import is_republishable
 from republish.models import RepublishingPolicy
 from stories.factories import OriginFactory, StoryPageFactory
 from stories.models import Origin, StoryAuthor, StoryPage
+from wire.factories import AgencyTokenFactory, WireSettingsFactory, text_item
 from wire.importer import Options, content_hash, import_raw
-from wire.models import AgencyToken, WireItem, WireSettings
-
-from .test_import import text_item
+from wire.models import AgencyToken, WireItem
 
 PUSH = "/api/wire/ninjs"
 
@@ -26,22 +25,19 @@ PUSH = "/api/wire/ninjs"
 @pytest.fixture
 def publishing(site, news):
     """Usable items go live at once, so that there is live content to protect."""
-    settings = WireSettings.for_site(site)
-    settings.publish_usable = True
-    settings.save()
-    return settings
+    return WireSettingsFactory(site=site, publish_usable=True)
 
 
 @pytest.fixture
 def bay(db):
-    origin = Origin.objects.create(name="Bay Agency", short_name="BA", kind=Origin.WIRE)
-    return AgencyToken.issue(name="Bay Agency feed", origin=origin)[1]
+    """The secret of Bay Agency's token."""
+    return AgencyTokenFactory(origin=OriginFactory(name="Bay Agency", short_name="BA")).secret
 
 
 @pytest.fixture
 def cape(db):
-    origin = Origin.objects.create(name="Cape Agency", short_name="CA", kind=Origin.WIRE)
-    return AgencyToken.issue(name="Cape Agency feed", origin=origin)[1]
+    """The secret of Cape Agency's token."""
+    return AgencyTokenFactory(origin=OriginFactory(name="Cape Agency", short_name="CA")).secret
 
 
 def push(client, body, secret):

@@ -85,7 +85,7 @@ class BrokenPictureServer:
 @pytest.fixture
 def server(settings):
     server = BrokenPictureServer()
-    settings.WIRE_ALLOW_HOSTS = ["127.0.0.1"]
+    settings.FETCH_ALLOW_HOSTS = ["127.0.0.1"]
     yield server
     server.close()
 

@@ -32,9 +32,9 @@ from lxml import html as lxml_html
 from taggit.models import Tag
 from wagtail.models import Page, Revision
 
+from byline.fetch import Fetched, FetchError
 from stories.factories import OriginFactory
 from stories.models import Author, Origin, StoryAuthor, StoryPage
-from verify.fetch import Fetched, FetchError
 from wire.importer import CREATED, FAILED, SKIPPED, UNCHANGED, UPDATED, Options, Result, import_document
 from wire.models import AgencyToken, WireItem
 from wire.ninjs import NinjsError, parse_item, read_document
@@ -290,11 +290,36 @@ class TestReadingAnything:
         assert len(item.headline) <= 255 and len(item.dek) <= 300
 
     def test_every_real_example_reads_without_a_crash(self):
+        """IPTC's own examples are all valid ninjs: every one parses (none is refused), keeps its uri and type,
+        and reads as what it is: a story with a headline, a picture with renditions, or a kind we skip."""
+        from collections import Counter
+
+        from wire.ninjs import PICTURE_TYPES, SCHEMAS, SKIPPED_TYPES, TEXT_TYPES
+
+        assert EXAMPLES, f"no ninjs examples under {EXAMPLES_DIR}"
+        kinds = Counter()
         for raw in EXAMPLES:
-            try:
-                parse_item(raw)
-            except NinjsError:
-                pass
+            where = f"example {raw.get('uri')!r}"
+            item = parse_item(raw)  # a NinjsError here is a real example refused: a failure
+            assert item.uri == raw["uri"].strip(), where
+            assert item.schema_version in SCHEMAS.values(), where
+            if isinstance(raw.get("type"), str):
+                assert item.type == raw["type"].lower(), where
+            assert item.type in TEXT_TYPES | PICTURE_TYPES | set(SKIPPED_TYPES), (where, item.type)
+            if item.type in SKIPPED_TYPES:
+                assert item.skip_reason == SKIPPED_TYPES[item.type], where
+                kinds["skipped"] += 1
+            elif item.is_text:
+                assert item.skip_reason == "" and 0 < len(item.headline) <= 255, (where, item.headline)
+                assert item.headline == item.headline.strip(), where
+                kinds["text"] += 1
+            else:
+                assert item.skip_reason == "" and len(item.pictures) == 1, (where, item.pictures)
+                renditions = item.pictures[0].renditions
+                assert renditions and all(r["href"] for r in renditions), (where, renditions)
+                kinds["picture"] += 1
+        # All three kinds are among the examples: an importer that read everything as one kind would fail here.
+        assert kinds["text"] and kinds["picture"] and kinds["skipped"], kinds
 
     @pytest.mark.parametrize("data, words", [
         (b'{"uri": "urn:x", "headline": ', "invalid JSON"),
@@ -353,39 +378,59 @@ class TestReadingAnything:
         """1e999 is valid JSON; Python reads it as infinity (it is not the NaN/Infinity words refused)."""
         data = b'{"uri": "urn:x", "type": "picture", "renditions": {"main": {"href": "https://x.example/a.jpg", ' \
                b'"mimetype": "image/jpeg", "width": 1e999, "height": 1e999}}}'
-        for raw in read_document(data):
-            try:
-                parse_item(raw)
-            except NinjsError:
-                pass
+        [raw] = read_document(data)
+        assert raw["renditions"]["main"]["width"] == float("inf")  # what json gives us: the case under test
+        item = parse_item(raw)
+        assert (item.type, item.uri, item.schema_version) == ("picture", "urn:x", "1.6")
+        [picture] = item.pictures
+        assert picture.uri == "urn:x"
+        # Infinity is not a size: width and height are dropped (None, as if not sent), the rendition kept.
+        assert picture.renditions == [{"name": "main", "href": "https://x.example/a.jpg",
+                                       "contenttype": "image/jpeg", "width": None, "height": None,
+                                       "sizeinbytes": None}]
 
     @pytest.mark.parametrize("version", ["1.6", "2.2", "3.1"])
     def test_deeply_nested_associations_are_a_clear_error(self, version):
         """Associations may hold associations; an agency (or an attacker) can nest them hundreds deep."""
-        raw = {"uri": "urn:deep:leaf", "type": "picture"}
-        for n in range(300):
-            if version == "1.6":
-                raw = {"uri": f"urn:deep:{n}", "type": "text", "headline": "Deep", "associations": {"a": raw}}
-            elif version == "2.2":
-                raw = {"uri": f"urn:deep:{n}", "type": "text", "headlines": [{"value": "Deep"}],
-                       "associations": [dict(raw, name="a")]}
-            else:
-                raw = {"uri": f"urn:deep:{n}", "type": "text", "headlines": [{"value": "Deep"}],
-                       "versionCreated": "2024-01-01T00:00:00Z", "associations": [dict(raw, name="a")]}
-        try:
-            parse_item(raw)
-        except NinjsError as error:
-            assert str(error)
+
+        def nested(depth):
+            raw = {"uri": "urn:deep:leaf", "type": "picture"}
+            for n in range(depth):
+                if version == "1.6":
+                    raw = {"uri": f"urn:deep:{n}", "type": "text", "headline": "Deep", "associations": {"a": raw}}
+                elif version == "2.2":
+                    raw = {"uri": f"urn:deep:{n}", "type": "text", "headlines": [{"value": "Deep"}],
+                           "associations": [dict(raw, name="a")]}
+                else:
+                    raw = {"uri": f"urn:deep:{n}", "type": "text", "headlines": [{"value": "Deep"}],
+                           "versionCreated": "2024-01-01T00:00:00Z", "associations": [dict(raw, name="a")]}
+            return raw
+
+        # A few levels are an ordinary item: the outer story is read, its (text) association said to be ignored.
+        item = parse_item(nested(5))
+        assert (item.uri, item.type, item.schema_version, item.headline) == ("urn:deep:4", "text", version, "Deep")
+        assert item.pictures == [] and item.ignored == ["text association 'a' not imported"]
+        # 300 levels are refused with a NinjsError that says why (not a RecursionError): 3.x items by the
+        # key-lowering's own depth limit, 1.x/2.x ones when schema validation runs out of stack.
+        message = "nested too deeply" if version == "3.1" else "nested too deeply to read"
+        with pytest.raises(NinjsError) as refused:
+            parse_item(nested(300))
+        assert str(refused.value) == message
 
     @pytest.mark.parametrize("where", ["uri", "headline", "body_text", "byline"])
     def test_a_lone_surrogate_escape_is_not_a_crash(self, where):
         """JSON lets an item write "\\ud800", which no UTF-8 text can hold."""
         document = surrogate_document(where)
-        for raw in read_document(document):
-            try:
-                parse_item(raw)
-            except NinjsError:
-                pass
+        [raw] = read_document(document)
+        assert raw[where].startswith("\ud800")  # the lone surrogate reached the item: the case under test
+        # Refused whole, naming the offending text, whichever field holds it.
+        with pytest.raises(NinjsError) as refused:
+            parse_item(raw)
+        assert str(refused.value) == "the item holds text that is not Unicode ('\\ud800')"
+        # The same item without the surrogate is a good one: the refusal is the surrogate's alone.
+        item = parse_item(dict(raw, **{where: raw[where].replace("\ud800", "")}))
+        assert (item.uri, item.headline, item.body_text, item.byline) == (
+            "urn:byline-test:surrogate", "Surrogates", "Text.", "Jane Roe")
 
 
 # Importing: Results, and nothing half-written --------------------------------------------------------------

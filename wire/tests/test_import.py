@@ -12,36 +12,13 @@ from images.models import BylineImage
 from republish.eligibility import is_republishable
 from republish.models import RepublishingPolicy
 from stories.models import Origin, StoryPage
+from wire.factories import text_item
 from wire.importer import Options, import_document, import_raw
 from wire.models import WireItem, WireSettings
 
 from .conftest import example_files
 
 pytestmark = pytest.mark.django_db
-
-
-def text_item(**fields):
-    item = {
-        "uri": "urn:example:wire:1",
-        "type": "text",
-        "version": "1",
-        "versioncreated": "2026-11-20T10:00:00Z",
-        "firstcreated": "2026-11-20T09:00:00Z",
-        "copyrightholder": "Harbor Wire",
-        "by": "Ada Quill and Tomas Brand, Harbor Wire",
-        "located": "Port Alder, Maine",
-        "headlines": [{"role": "main", "value": "Ferry strike ends after nine days"}],
-        "descriptions": [{"role": "summary", "value": "Crews return on Monday with a new contract."}],
-        "bodies": [{
-            "role": "main", "contenttype": "text/html",
-            "value": '<p>PORT ALDER, Maine (HW) -- The ferry crews voted to return.</p>'
-                     '<p>The vote was <strong>212 to 40</strong>, '
-                     '<a href="https://example.org/vote">the union said</a>.</p>',
-        }],
-        "subjects": [{"name": "Labor"}, {"name": "Transport"}],
-    }
-    item.update(fields)
-    return item
 
 
 def run(raw, **options):
@@ -254,7 +231,7 @@ class TestPictures:
         assert latest(result).lead_image is None
 
     def test_pictures_from_private_addresses_are_refused_unless_allowed(self, news, settings):
-        settings.WIRE_ALLOW_HOSTS = []
+        settings.FETCH_ALLOW_HOSTS = []
         item = text_item(associations=[{
             "name": "main", "type": "picture", "uri": "urn:example:pic:2",
             "renditions": [{"name": "main", "href": "http://127.0.0.1:9/secret.jpg", "contenttype": "image/jpeg"}],

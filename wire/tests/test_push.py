@@ -5,10 +5,10 @@ import json
 import pytest
 from django.urls import reverse
 
+from stories.factories import OriginFactory
 from stories.models import Origin, StoryPage
+from wire.factories import AgencyTokenFactory, text_item
 from wire.models import AgencyToken
-
-from .test_import import text_item
 
 pytestmark = pytest.mark.django_db
 PUSH = "/api/wire/ninjs"
@@ -16,9 +16,9 @@ PUSH = "/api/wire/ninjs"
 
 @pytest.fixture
 def agency(news):
-    origin = Origin.objects.create(name="Bay Agency", short_name="BA", kind=Origin.WIRE)
-    token, secret = AgencyToken.issue(name="Bay Agency feed", origin=origin)
-    return token, secret
+    """Bay Agency's token ("Bay Agency feed") and its secret."""
+    token = AgencyTokenFactory(origin=OriginFactory(name="Bay Agency", short_name="BA"))
+    return token, token.secret
 
 
 def push(client, body, secret=None, content_type="application/json"):

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from byline.sanitize import visible_controls
 from stories.models import StoryPage
-from tracking.copies import normalize
+from tracking.api import normalize
 
 from ...discover import discover_copies
 from ...models import ManualCopy

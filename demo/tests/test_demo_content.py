@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.utils import timezone
-from wagtail.models import Revision
+from wagtail.models import Collection, Revision
 
 from appeals.models import SupportSettings
 from images.models import BylineImage
@@ -84,6 +84,11 @@ def test_every_story_has_a_lead_image_with_caption_and_credit(demo, client):
     html = client.get(story.url).content.decode()
     assert story.caption in html
     assert f"Image by {story.lead_image.credit}" in html
+
+
+def test_lead_images_are_in_the_root_collection_like_an_editors_upload(demo):
+    assert set(BylineImage.objects.values_list("collection", flat=True)) == {Collection.get_first_root_node().pk}
+    assert Collection.objects.count() == 1
 
 
 def test_some_stories_carry_corrections_shown_on_their_page(demo, client):

@@ -1,7 +1,7 @@
 """Load the demo newsroom: sections, authors, origins, stories with generated lead images, site settings.
 
-Safe to run again: whatever already exists (matched by slug or name) is left exactly as editors left it,
-and only what is missing is created.
+Built with the same factories as the tests (each app's `factories.py`). Safe to run again: whatever already
+exists (matched by slug or name) is left exactly as editors left it, and only what is missing is created.
 """
 
 import io
@@ -20,13 +20,21 @@ from django.utils import timezone
 from wagtail.models import Site
 from wagtail.rich_text import RichText
 
-from appeals.models import SupportSettings
+from appeals.factories import SupportSettingsFactory
 from byline.sanitize import clean_html
-from images.factories import gradient_jpeg
+from images.factories import BylineImageFactory, gradient_jpeg
 from images.models import BylineImage
-from stories.models import Author, Correction, HomePage, NewsroomSettings, Origin, SectionPage, StoryAuthor, StoryPage
+from stories.factories import (
+    AuthorFactory,
+    CorrectionFactory,
+    NewsroomSettingsFactory,
+    OriginFactory,
+    SectionPageFactory,
+    StoryPageFactory,
+)
+from stories.models import HomePage, NewsroomSettings, SectionPage, StoryPage
 
-CONTENT = Path(__file__).resolve().parents[2] / "demo" / "content.json"
+CONTENT = Path(__file__).resolve().parents[2] / "content.json"
 
 
 class Command(BaseCommand):
@@ -63,24 +71,23 @@ class Command(BaseCommand):
             site.site_name = data["outlet"]["name"]
             site.root_page = home
             site.save()
-            newsroom.outlet_name = data["outlet"]["name"]
-            newsroom.tagline = data["outlet"]["tagline"]
-            newsroom.save()
-            support = SupportSettings.for_site(site)
+            NewsroomSettingsFactory(site=site, outlet_name=data["outlet"]["name"], tagline=data["outlet"]["tagline"])
             appeal, promo = data["appeal"], data["store_promo"]
-            support.appeal_heading = appeal["heading"]
-            support.appeal_message = clean_html(appeal["message_html"])
-            support.signature_name = data["outlet"]["publisher_name"]
-            support.signature_title = data["outlet"]["publisher_title"]
-            support.button_label = appeal["button_label"]
-            support.button_url = appeal["button_url"]
-            support.free_to_read_line = data["free_to_read_line"]
-            support.store_promo_enabled = True
-            support.store_promo_heading = promo["heading"]
-            support.store_promo_text = promo["text"]
-            support.store_promo_label = promo["button_label"]
-            support.store_promo_url = promo["url"]
-            support.save()
+            SupportSettingsFactory(
+                site=site,
+                appeal_heading=appeal["heading"],
+                appeal_message=clean_html(appeal["message_html"]),
+                signature_name=data["outlet"]["publisher_name"],
+                signature_title=data["outlet"]["publisher_title"],
+                button_label=appeal["button_label"],
+                button_url=appeal["button_url"],
+                free_to_read_line=data["free_to_read_line"],
+                store_promo_enabled=True,
+                store_promo_heading=promo["heading"],
+                store_promo_text=promo["text"],
+                store_promo_label=promo["button_label"],
+                store_promo_url=promo["url"],
+            )
         if home.title == "Home":
             home.title = data["outlet"]["name"]
             home.save_revision().publish()
@@ -91,30 +98,29 @@ class Command(BaseCommand):
         for entry in entries:
             section = SectionPage.objects.filter(slug=entry["slug"]).first()
             if section is None:
-                section = SectionPage(title=entry["title"], slug=entry["slug"], description=entry["description"],
-                                      show_in_menus=True)
-                home.add_child(instance=section)
+                section = SectionPageFactory(parent=home, title=entry["title"], slug=entry["slug"],
+                                             description=entry["description"], show_in_menus=True)
                 section.save_revision().publish()
             sections[entry["slug"]] = section
         return sections
 
     def origins(self, entries):
-        origins = {}
-        for entry in entries:
-            origins[entry["key"]], _ = Origin.objects.get_or_create(
-                name=entry["name"],
-                defaults={"short_name": entry["short_name"], "kind": entry["kind"], "url": entry.get("url", "")},
-            )
-        return origins
+        # OriginFactory gets or creates by name: an origin an editor changed keeps its changes.
+        return {
+            entry["key"]: OriginFactory(name=entry["name"], short_name=entry["short_name"], kind=entry["kind"],
+                                        url=entry.get("url", ""))
+            for entry in entries
+        }
 
     def authors(self, entries):
-        authors = {}
-        for entry in entries:
-            authors[entry["key"]], _ = Author.objects.get_or_create(
-                slug=entry["key"],
-                defaults={key: entry[key] for key in ("name", "role", "bio", "email", "social_handle", "pronoun")},
+        # AuthorFactory gets or creates by slug: an author an editor changed keeps their changes.
+        return {
+            entry["key"]: AuthorFactory(
+                slug=entry["key"], **{key: entry[key] for key in ("name", "role", "bio", "email", "social_handle",
+                                                                  "pronoun")}
             )
-        return authors
+            for entry in entries
+        }
 
     def stories(self, sections, origins, authors, entries):
         now = timezone.now()
@@ -124,7 +130,8 @@ class Command(BaseCommand):
                 continue
             published = now - timedelta(hours=entry["published_hours_ago"])
             updated = entry.get("updated_hours_ago")
-            story = StoryPage(
+            story = StoryPageFactory(
+                parent=sections[entry["section"]],
                 title=entry["headline"],
                 slug=entry["slug"],
                 dek=entry.get("dek", ""),
@@ -134,17 +141,17 @@ class Command(BaseCommand):
                 body=[self.block(block) for block in entry["body"]],
                 updated_at=now - timedelta(hours=updated) if updated is not None else None,
                 search_description=entry.get("dek", ""),
+                first_published_at=published,
+                authors=[authors[key] for key in entry["authors"]],
             )
-            sections[entry["section"]].add_child(instance=story)
-            for order, key in enumerate(entry["authors"]):
-                StoryAuthor.objects.create(story=story, author=authors[key], sort_order=order)
             for order, correction in enumerate(entry.get("corrections", [])):
-                Correction.objects.create(
+                CorrectionFactory(
                     story=story, sort_order=order, text=clean_html(f"<p>{correction['text']}</p>"),
                     date=(now - timedelta(days=correction["days_ago"])).date(),
                 )
             story.tags.add(*entry.get("tags", []))
             story.save_revision().publish()
+            # Publishing stamps now; the demo's stories were published over the past days.
             StoryPage.objects.filter(pk=story.pk).update(first_published_at=published, last_published_at=published)
             created += 1
         return created
@@ -166,7 +173,7 @@ class Command(BaseCommand):
         if existing:
             return existing
         jpeg = gradient_jpeg(spec.get("colors", ("#1d3557", "#a8dadc")), label=spec["title"])
-        return BylineImage.objects.create(
+        return BylineImageFactory(
             title=spec["title"], credit=spec["credit"], default_caption=spec["caption"],
             file=ImageFile(io.BytesIO(jpeg), name=f"{entry['slug']}.jpg"),
         )

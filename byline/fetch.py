@@ -1,4 +1,6 @@
-"""Fetching a partner's page without becoming a way into our own network.
+"""Fetching from other people's servers without becoming a way into our own network: the one HTTP client
+for partners' pages (verify/), copy discovery, agencies' pictures (wire/) and anything else that fetches an
+address someone else gave us.
 
 Rules, at every hop (the first request and each redirect):
 
@@ -15,16 +17,16 @@ Rules, at every hop (the first request and each redirect):
 - an honest User-Agent that names Byline and our site;
 - a per-host rate limit (one request per host every `VERIFY_HOST_INTERVAL` seconds, per process).
 
-Hosts named in the `VERIFY_ALLOW_HOSTS` setting (environment variable `BYLINE_VERIFY_ALLOW_HOSTS`, a comma
-list of host names, addresses or networks such as `127.0.0.1`, `intranet.example`, `10.0.0.0/8`) may resolve
-to private addresses: for tests and intranets. Nothing else is ever exempt.
+Hosts named in the `FETCH_ALLOW_HOSTS` setting (environment variable `BYLINE_FETCH_ALLOW_HOSTS`, a comma list
+of host names, addresses or networks such as `127.0.0.1`, `intranet.example`, `10.0.0.0/8`; the older
+`BYLINE_VERIFY_ALLOW_HOSTS` and `BYLINE_WIRE_ALLOW_HOSTS` are read into it too) may resolve to private
+addresses: for tests and intranets. Nothing else is ever exempt.
 """
 
 import http.client
 import io
 import ipaddress
 import logging
-import os
 import socket
 import ssl
 import threading
@@ -49,11 +51,7 @@ def setting(name, default):
 
 
 def allow_hosts_setting():
-    """`VERIFY_ALLOW_HOSTS` from the settings, or straight from the environment until the setting exists."""
-    configured = getattr(settings, "VERIFY_ALLOW_HOSTS", None)
-    if configured is None:
-        configured = [item.strip() for item in os.environ.get("BYLINE_VERIFY_ALLOW_HOSTS", "").split(",")]
-    return [item for item in configured if item]
+    return [item for item in settings.FETCH_ALLOW_HOSTS if item]
 
 
 class FetchError(Exception):
@@ -135,7 +133,7 @@ def address_problem(address):
 
 
 class AllowList:
-    """Host names, addresses and networks that may be private (VERIFY_ALLOW_HOSTS)."""
+    """Host names, addresses and networks that may be private (FETCH_ALLOW_HOSTS)."""
 
     def __init__(self, entries):
         self.names, self.networks = set(), []

@@ -1,0 +1,35 @@
+"""What other apps may use of tracking: reading and filtering readers' requests, the cookieless visitor key,
+recording rows in group commits, counting them the way hits are counted, and the figures editors read.
+
+Appeals count their views and clicks with these parts (appeals/recording.py, appeals/counting.py); the
+verifier and discovery name copies as tracking does (verify/). Everything else in tracking is its own
+business and may change; tests/test_architecture.py holds other apps to this module.
+"""
+
+from .copies import host_of, is_partner_preview, normalize, our_host
+from .counting import BATCH, VIEW_GAP, add_counts, drain, hour_of
+from .dashboard import period_from
+from .filters import (
+    BOT,
+    MALFORMED,
+    NO_USER_AGENT,
+    PREFETCH,
+    RATE_LIMIT,
+    REASONS,
+    UNKNOWN_STORY,
+    RateCap,
+    not_a_reader,
+)
+from .journal import FILE_BYTES as JOURNAL_FILE_BYTES
+from .models import Copy, Cursor
+from .pixel import GIF, GIF_HEADERS_WITH_LENGTH
+from .recorder import GroupCommitRecorder
+from .reports import most_popular
+from .visitors import client_ip, visitor_key
+
+__all__ = [
+    "BATCH", "BOT", "GIF", "GIF_HEADERS_WITH_LENGTH", "JOURNAL_FILE_BYTES", "MALFORMED", "NO_USER_AGENT", "PREFETCH",
+    "RATE_LIMIT", "REASONS", "UNKNOWN_STORY", "VIEW_GAP", "Copy", "Cursor", "GroupCommitRecorder", "RateCap",
+    "add_counts", "client_ip", "drain", "host_of", "hour_of", "is_partner_preview", "most_popular", "normalize",
+    "not_a_reader", "our_host", "period_from", "visitor_key",
+]
