@@ -292,6 +292,8 @@ def _parse_item(raw):
         raise NinjsError("not a ninjs item: no uri")
     if len(uri) > 500:
         raise NinjsError("the uri is longer than 500 characters")
+    if "\x00" in uri:  # JSON may write "\u0000"; PostgreSQL's text holds none, and the uri is looked up as given
+        raise NinjsError("the uri holds a NUL character")
     schema_version = detect_version(raw)
     data = _lower_keys(raw) if schema_version.startswith("3") else raw
     kind = _item_type(data)

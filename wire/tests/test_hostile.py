@@ -351,6 +351,7 @@ class TestReadingAnything:
             read_document(b"[" + b",".join([b"{}"] * 10_001) + b"]")
 
     @pytest.mark.parametrize("raw, words", [
+        ({"uri": "urn:x:\x00", "type": "text", "headline": "A NUL in the uri"}, "NUL character"),
         ({"type": "text", "headline": "No uri"}, "no uri"),
         ({"uri": "", "type": "text", "headline": "Empty uri"}, "no uri"),
         ({"uri": "   ", "type": "text", "headline": "Blank uri"}, "no uri"),
