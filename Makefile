@@ -46,7 +46,7 @@ scheduler: install
 	$(PY) manage.py run_jobs
 
 ## The whole suite on SQLite, then on PostgreSQL when one is configured or answers on 127.0.0.1:5432.
-test: install-test browsers nginx test-sqlite test-postgres
+test: install-test browsers nginx pdf-tools test-sqlite test-postgres
 
 test-sqlite:
 	mkdir -p var/test-results
@@ -72,6 +72,11 @@ browsers:
 .PHONY: nginx
 nginx:
 	@scripts/ensure-nginx
+
+## Debian's Pango and DejaVu fonts for the reach report's PDF (WeasyPrint), and pdftotext (poppler-utils) for its test.
+.PHONY: pdf-tools
+pdf-tools:
+	@scripts/ensure-pdf-tools
 
 ## Re-pin dependencies from requirements*.in into requirements*.txt.
 lock:

@@ -17,6 +17,9 @@ Rules, at every hop (the first request and each redirect):
 - an honest User-Agent that names Byline and our site;
 - a per-host rate limit (one request per host every `VERIFY_HOST_INTERVAL` seconds, per process).
 
+`Fetcher.post(url, body, headers)` sends a body (webhooks) under the same rules, to one address only: it never
+follows a redirect (a 3xx is the answer) and never sends the body twice.
+
 Hosts named in the `FETCH_ALLOW_HOSTS` setting (environment variable `BYLINE_FETCH_ALLOW_HOSTS`, a comma list
 of host names, addresses or networks such as `127.0.0.1`, `intranet.example`, `10.0.0.0/8`; the older
 `BYLINE_VERIFY_ALLOW_HOSTS` and `BYLINE_WIRE_ALLOW_HOSTS` are read into it too) may resolve to private
@@ -356,22 +359,46 @@ class Fetcher:
             return Fetched(url=url, final_url=current, status=status, headers=headers, body=body, hops=hops)
         raise TooManyRedirects(f"more than {self.max_redirects} redirects", url)
 
-    def _request(self, url, scheme, host, port, addresses, deadline):
+    def post(self, url, body, headers=None):
+        """POST `body` (bytes, or text sent as UTF-8) to `url` once, with `headers` besides ours, vetted as a
+        hop of `get` is: scheme, port, public (or allowed) addresses, the connection pinned to the vetted
+        address, the deadline and the size cap on the answer. A redirect is not followed: its 3xx is the answer
+        (a body is not re-sent where a `Location` says). Connection failures are not retried here either."""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        deadline = time.monotonic() + self.total_timeout
+        scheme, host, port, addresses = self.vet(url)
+        deadline += self.limiter.wait(host) or 0
+        status, answer_headers, answer, address = self._request(url, scheme, host, port, addresses, deadline,
+                                                                method="POST", body=bytes(body),
+                                                                extra_headers=headers)
+        return Fetched(url=url, final_url=url, status=status, headers=answer_headers, body=answer,
+                       hops=[{"url": url, "status": status, "address": address}])
+
+    def _request(self, url, scheme, host, port, addresses, deadline, method="GET", body=None, extra_headers=None):
         parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         target = quote(target, safe="/?&=%:@!$'()*+,;-._~")  # IRIs and stray spaces, as browsers send them
         tls = self.tls_context if scheme == "https" else None
         connection = _PinnedConnection(host, port, addresses, self.connect_timeout, deadline, url, tls)
         try:
-            connection.putrequest("GET", target, skip_accept_encoding=True)
-            for name, value in (
-                ("User-Agent", self.user_agent),
-                ("Accept", self.accept),
-                ("Accept-Encoding", "gzip, deflate"),
-                ("Connection", "close"),
-            ):
+            connection.putrequest(method, target, skip_accept_encoding=True)
+            sent = {
+                "User-Agent": self.user_agent,
+                "Accept": self.accept,
+                "Accept-Encoding": "gzip, deflate",
+                "Connection": "close",
+            }
+            if body is not None:
+                # The caller's headers (Content-Type, signatures, its own Accept...), never the framing: ours.
+                for name, value in (extra_headers or {}).items():
+                    if name.lower() not in ("host", "content-length", "transfer-encoding", "connection"):
+                        sent = {key: old for key, old in sent.items() if key.lower() != name.lower()}
+                        sent[name] = value
+                sent["Content-Length"] = str(len(body))
+            for name, value in sent.items():
                 connection.putheader(name, value)
-            connection.endheaders()
+            connection.endheaders(body)
             response = connection.getresponse()
             headers = {}
             for name, value in response.getheaders():

@@ -45,6 +45,7 @@ urlpatterns = [
     path("", include("republish.urls")),
     path("", include("appeals.urls")),
     path("", include("wire.urls")),
+    path("partners/", include("partners.urls")),
 ]
 
 if settings.SERVE_MEDIA:

@@ -1,13 +1,18 @@
 """The copy-ready handout a partner pastes into its CMS: HTML, a head snippet and a plain-text version.
 
-What goes in: headline, byline with our outlet, dateline, date, a top credit linking the original, the body
-with its paragraph formatting and every link made absolute, a bottom credit with the license, and the
-tracking pixel. What never goes in: images, figures, captions, embeds, scripts, forms, styles or classes of
-ours, comments other than the pixel's notice, and `<link>` elements (canonical belongs in the head snippet,
-where search engines read it).
+What goes in: headline, byline with our outlet, dateline, date, the story's corrections ("Correction (date):
+text", oldest first), a top credit linking the original, the body with its paragraph formatting
+and every link made absolute, a bottom credit with the license, and the tracking pixel. The handout also
+carries the story's `version` (1, then one more per published correction or substantive update, kept by
+corrections/), so that a partner's tool can tell that its copy is out of date.
+
+What never goes in: images, figures, captions, embeds, scripts, forms, styles or classes of ours, comments
+other than the pixel's notice, and `<link>` elements (canonical belongs in the head snippet, where search
+engines read it).
 """
 
 import json
+import re
 from dataclasses import dataclass
 from html import escape
 
@@ -37,6 +42,19 @@ PIXEL_STYLE = (
 
 
 @dataclass(frozen=True)
+class Note:
+    """One correction as the handout and the JSON carry it: its date, its words as sanitized inline HTML (links
+    absolute) and as plain text."""
+
+    date: object  # datetime.date
+    html: str
+    text: str
+
+    def as_json(self):
+        return {"date": self.date.isoformat(), "text": self.text}
+
+
+@dataclass(frozen=True)
 class Handout:
     html: str
     head: str
@@ -44,6 +62,8 @@ class Handout:
     canonical_url: str
     pixel_url: str
     script: str = ""
+    version: int = 1
+    corrections: tuple = ()  # Note, oldest first
 
 
 def pixel_html(url, outlet):
@@ -114,6 +134,41 @@ def body_html(story, base_url):
     return html
 
 
+# What a correction's words may keep inside its one paragraph: the rich text's inline formatting and links.
+INLINE_TAGS = {"b", "strong", "i", "em", "a"}
+_BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|blockquote)\s*>|<br\s*/?>", re.IGNORECASE)
+
+
+def correction_html(rich_text, base_url):
+    """A correction's rich text as inline HTML for one paragraph: sanitized, links absolute, its paragraphs
+    run together with a space."""
+    html = _BLOCK_END.sub(" ", expand_db_html(rich_text or ""))
+    return " ".join(clean_html(html, tags=INLINE_TAGS, base_url=base_url).split())
+
+
+def correction_text(rich_text, base_url):
+    """A correction's rich text as plain text, each link's address in brackets after its words."""
+    return " ".join(html_to_text(f"<p>{correction_html(rich_text, base_url)}</p>").split())
+
+
+def correction_notes(story, base_url):
+    """The story's corrections, dated, oldest first (then in the editors' order): the order partners' feeds give
+    them everywhere (partners.feeds.corrections), and the story page's whenever editors add them as they come."""
+    found = sorted(story.corrections.all(), key=lambda c: (c.date, c.sort_order if c.sort_order is not None else 0))
+    return tuple(Note(c.date, correction_html(c.text, base_url), correction_text(c.text, base_url)) for c in found)
+
+
+def corrections_html(notes):
+    return "".join(format_html("<p><strong>Correction ({}):</strong> ", date_format(note.date))
+                   + note.html + "</p>\n" for note in notes)
+
+
+def site_base_url(story, request=None):
+    """Our site's address, ending in "/", for the story (the request's site when there is one)."""
+    site = Site.find_for_request(request) if request is not None else story.get_site()
+    return site.root_url.rstrip("/") + "/"
+
+
 def head_snippet(canonical_url, policy):
     tags = []
     if policy.require_canonical:
@@ -123,8 +178,9 @@ def head_snippet(canonical_url, policy):
     return "\n".join(tags)
 
 
-def build_handout(story, policy, request=None):
-    """The handout for `story`; pass the current request to reuse what it already looked up."""
+def build_handout(story, policy, request=None, via="html"):
+    """The handout for `story`; pass the current request to reuse what it already looked up. `via`: the
+    pixel's, e.g. a partner's (`pixel.partner_via`), whose copies then count for that partner."""
     if request is not None:
         site, newsroom = Site.find_for_request(request), NewsroomSettings.for_request(request)
     else:
@@ -138,16 +194,21 @@ def build_handout(story, policy, request=None):
     header = format_html("<h1>{}</h1>\n<p>{}</p>\n", story.title, byline_text(story, outlet))
     if published:
         header += format_html("<p>{}</p>\n", published)
+    notes = correction_notes(story, base_url)
+    # Under the pixel, with the credit and the body: partners who drop our header keep the corrections too.
+    corrections = corrections_html(notes)
     top = "<p><em>" + credit_line(policy.top_credit, outlet, canonical_url, policy) + "</em></p>\n"
     bottom = "\n<p><em>" + credit_line(policy.bottom_credit, outlet, canonical_url, policy) + "</em></p>"
     body = body_html(story, base_url)
-    pixel_url = pixel.pixel_url(story.pk, "html", base_url)
+    pixel_url = pixel.pixel_url(story.pk, via, base_url)
     return Handout(
         # The pixel sits above the story text: partners keep the body even when they drop our header.
-        html=header + pixel_html(pixel_url, outlet) + top + body + bottom,
+        html=header + pixel_html(pixel_url, outlet) + corrections + top + body + bottom,
         head=head_snippet(canonical_url, policy),
-        text=html_to_text(header + top + body + bottom),
+        text=html_to_text(header + corrections + top + body + bottom),
         canonical_url=canonical_url,
         pixel_url=pixel_url,
         script=pixel_script(pixel.pixel_url(story.pk, "script", base_url)),
+        version=story.version,
+        corrections=notes,
     )

@@ -70,7 +70,21 @@ class RepublishingPolicy(ClusterableModel, BaseSiteSetting):
                   "Empty: the box names no address.",
     )
 
+    ANYONE, PARTNERS = "anyone", "partners"
+    audience = models.CharField(
+        max_length=10, default=ANYONE,
+        choices=[(ANYONE, "Anyone: every story page offers the handout"),
+                 (PARTNERS, "Partners only: through their keyed feeds; the box tells others how to become one")],
+        help_text="Who may republish our stories.",
+    )
+    wire_to_partners = models.BooleanField(
+        default=False,
+        help_text="Also send partners the wire stories whose agency allows them to travel. Unticked, partners' "
+                  "feeds carry our own stories only.",
+    )
+
     panels = [
+        MultiFieldPanel([FieldPanel("audience"), FieldPanel("wire_to_partners")], heading="Who republishes"),
         FieldPanel("introduction"), FieldPanel("guidelines"), FieldPanel("license"),
         MultiFieldPanel([FieldPanel("top_credit"), FieldPanel("bottom_credit")], heading="Credit lines"),
         MultiFieldPanel([FieldPanel("require_canonical"), FieldPanel("require_noindex")], heading="Head snippet"),
@@ -84,6 +98,10 @@ class RepublishingPolicy(ClusterableModel, BaseSiteSetting):
 
     class Meta:
         verbose_name = "Republishing policy"
+
+    @property
+    def partners_only(self):
+        return self.audience == self.PARTNERS
 
     @property
     def license_name(self):

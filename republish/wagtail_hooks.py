@@ -5,10 +5,10 @@ The footer and the appeal read it so that they never promise what the republish 
 
 from wagtail import hooks
 
-from .eligibility import is_republishable
 from .models import RepublishingPolicy
+from .offer import public_eligibility
 
 
 @hooks.register("story_page_context")
 def add_may_republish(story, request, context, sections):
-    context["may_republish"] = bool(is_republishable(story, RepublishingPolicy.for_request(request)))
+    context["may_republish"] = bool(public_eligibility(story, RepublishingPolicy.for_request(request)))

@@ -255,6 +255,15 @@ class StoryPage(CachedPage):
         null=True, blank=True,
         help_text="Days after publication during which it may be republished; empty: site default.",
     )
+    update_note = models.CharField(
+        max_length=500, blank=True, verbose_name="substantive update",
+        help_text="Fill in to mark this version as a substantive update: the note reaches every republished copy "
+                  "when you publish. Corrections added below reach them too.",
+    )
+    version = models.PositiveIntegerField(
+        default=1, editable=False,
+        help_text="1, then one more for each published correction or substantive update (corrections/).",
+    )
 
     content_panels = Page.content_panels + [
         FieldPanel("dek"),
@@ -265,6 +274,7 @@ class StoryPage(CachedPage):
         FieldPanel("tags"),
         FieldPanel("updated_at"),
         InlinePanel("corrections", label="Correction"),
+        FieldPanel("update_note"),
     ]
     # The republish app puts its verdict, "Can partners republish it?", at the top (republish/apps.py).
     republishing_panels = [
@@ -280,6 +290,8 @@ class StoryPage(CachedPage):
     search_fields = Page.search_fields + [index.SearchField("dek"), index.SearchField("body")]
     parent_page_types = ["stories.SectionPage"]
     subpage_types = []
+    # A copy of a story is a new story: its corrections history (corrections/) starts again.
+    exclude_fields_in_copy = ["version"]
 
     class Meta:
         verbose_name = "story"

@@ -20,7 +20,8 @@ LAYERS = {
     "republish": 3,
     "tracking": 4,
     "appeals": 5, "verify": 5, "wire": 5,
-    "demo": 6,
+    "demo": 6, "partners": 6,
+    "corrections": 7,
 }
 # The project's wiring: what ties the apps together, so it may import any of them.
 WIRING = {"byline/urls.py", "byline/wsgi.py", "byline/asgi.py", "byline/serve.py", "byline/health.py"}

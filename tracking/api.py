@@ -6,9 +6,10 @@ verifier and discovery name copies as tracking does (verify/). Everything else i
 business and may change; tests/test_architecture.py holds other apps to this module.
 """
 
+from .charts import bar_chart
 from .copies import host_of, is_partner_preview, normalize, our_host
 from .counting import BATCH, VIEW_GAP, add_counts, drain, hour_of
-from .dashboard import period_from
+from .dashboard import neutralise, period_from
 from .filters import (
     BOT,
     MALFORMED,
@@ -24,12 +25,13 @@ from .journal import FILE_BYTES as JOURNAL_FILE_BYTES
 from .models import Copy, Cursor
 from .pixel import GIF, GIF_HEADERS_WITH_LENGTH
 from .recorder import GroupCommitRecorder
-from .reports import most_popular
+from .reports import copies_report, most_popular, site_overview
 from .visitors import client_ip, visitor_key
 
 __all__ = [
     "BATCH", "BOT", "GIF", "GIF_HEADERS_WITH_LENGTH", "JOURNAL_FILE_BYTES", "MALFORMED", "NO_USER_AGENT", "PREFETCH",
     "RATE_LIMIT", "REASONS", "UNKNOWN_STORY", "VIEW_GAP", "Copy", "Cursor", "GroupCommitRecorder", "RateCap",
-    "add_counts", "client_ip", "drain", "host_of", "hour_of", "is_partner_preview", "most_popular", "normalize",
-    "not_a_reader", "our_host", "period_from", "visitor_key",
+    "add_counts", "bar_chart", "client_ip", "copies_report", "drain", "host_of", "hour_of", "is_partner_preview",
+    "most_popular", "neutralise", "normalize", "not_a_reader", "our_host", "period_from", "site_overview",
+    "visitor_key",
 ]

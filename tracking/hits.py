@@ -57,8 +57,8 @@ def _unquote_plus(value):
     return "".join(decoded)
 
 
-def _signed(story_id, signature):
-    return compare_digest(_signature(story_id), signature)
+def _signed(story_id, via, signature):
+    return compare_digest(_signature(story_id, via), signature)
 
 
 def utc_now(utc=UTC):
@@ -75,7 +75,7 @@ def hit_from_request(environ, now=None):
         return row
     story_id, via, signature = parsed
     row["story_id"], row["via"] = story_id, via
-    if not _signed(story_id, signature):
+    if not _signed(story_id, via, signature):
         row["filtered"] = filters.FORGED
         return row
 
@@ -93,10 +93,12 @@ def hit_from_request(environ, now=None):
         copy_url, host = identify(referrer)
     if via == "site" and (not copy_url or host == our_host()):
         copy_url = Copy.OUR_SITE
+    elif not copy_url and via[:1] == "p":  # a partner's feed: its reader counts for the partner (partners/)
+        copy_url = Copy.partner_page(via[1:])
     row["copy"] = copy_url
 
     user_agent = environ.get("HTTP_USER_AGENT", "")[:1000]
-    site = host if copy_url and copy_url != Copy.OUR_SITE else our_host()
+    site = (host or copy_url) if copy_url and copy_url != Copy.OUR_SITE else our_host()
     ip = client_ip(environ)
     row["visitor"] = visitor_key(ip, user_agent, site, now.date())
     row["filtered"] = (

@@ -55,6 +55,8 @@ class Copy(models.Model):
     OUR_SITE = "our-site"
     # A partner's page whose reader's browser sent neither our script's page address nor a Referer.
     UNKNOWN = "unknown"
+    # The same, from a pixel of a partner's keyed feed: "partner:<id>", so its readers count for the partner.
+    PARTNER_PAGE = "partner:"
 
     FOUND, SEVERAL, NONE = "found", "several", "none"
     FOUND_CHOICES = [(FOUND, "Found by Byline"), (SEVERAL, "Several pages carry the story"),
@@ -78,12 +80,18 @@ class Copy(models.Model):
         constraints = [models.UniqueConstraint(fields=["story_id", "url"], name="copy_unique_per_story")]
 
     def __str__(self):
+        if self.url.startswith(self.PARTNER_PAGE):
+            return f"a page of partner {self.url[len(self.PARTNER_PAGE):]} (no address sent)"
         return {self.OUR_SITE: "our site", self.UNKNOWN: "unknown page (no address sent)"}.get(
             self.url, self.address)
 
     def save(self, *args, **kwargs):
         self.host = host_of_copy(self.url)
         super().save(*args, **kwargs)
+
+    @classmethod
+    def partner_page(cls, partner_id):
+        return f"{cls.PARTNER_PAGE}{int(partner_id)}"
 
     @property
     def address(self):
@@ -92,7 +100,7 @@ class Copy(models.Model):
 
     @property
     def is_origin_only(self):
-        return self.url not in (self.OUR_SITE, self.UNKNOWN) and "/" not in self.url.partition("://")[2]
+        return self.url.startswith(("http://", "https://")) and "/" not in self.url.partition("://")[2]
 
     @property
     def is_own(self):
@@ -115,7 +123,7 @@ class Copy(models.Model):
 def host_of_copy(url):
     from .copies import host_of
 
-    return "" if url in (Copy.OUR_SITE, Copy.UNKNOWN) else host_of(url)
+    return host_of(url) if url.startswith(("http://", "https://")) else ""
 
 
 class Rollup(models.Model):

@@ -145,6 +145,30 @@ def republisher_report(host, since=None, until=None):
     return {"host": host, "copies": rows, "totals": totals, "by_day": by_day}
 
 
+def copies_report(copies, since=None, until=None):
+    """A set of copies (a queryset of Copy: one partner's, say): the totals, per copy and per story, with the
+    copies' first and last hit. Views and readers add up as in every report: per copy and hour."""
+    copies = list(copies)
+    rollups = _in_range(Rollup.objects.filter(copy__in=[copy.pk for copy in copies]), since, until)
+    counts = {row["copy"]: row for row in rollups.values("copy").annotate(views=Sum("views"), readers=Sum("readers"))}
+    titles = dict(StoryPage.objects.filter(pk__in={c.story_id for c in copies}).values_list("pk", "title"))
+    rows = _by_address(copies, counts, ("views", "readers"))
+    stories = {}
+    for row in rows:
+        row["title"] = titles.get(row["story_id"], f"Story {row['story_id']} (deleted)")
+        story = stories.setdefault(row["story_id"], {"story_id": row["story_id"], "title": row["title"], "copies": 0,
+                                                     "views": 0, "readers": 0})
+        story["copies"] += 1
+        story["views"] += row["views"]
+        story["readers"] += row["readers"]
+    rows.sort(key=lambda row: (-row["readers"], row["url"]))
+    totals, by_day = totals_and_days(rollups)
+    return {"copies": rows, "stories": sorted(stories.values(), key=lambda s: (-s["readers"], s["story_id"])),
+            "totals": totals, "by_day": by_day,
+            "first_seen": min((c.first_seen for c in copies), default=None),
+            "last_seen": max((c.last_seen for c in copies), default=None)}
+
+
 def filtered_by_reason(since=None, until=None):
     rows = (_in_range(FilteredCount.objects.all(), since, until).values("reason").annotate(hits=Sum("hits"))
             .order_by("-hits", "reason"))

@@ -47,6 +47,7 @@ class Original:
     canonical_in_body: bool = False  # a canonical link in the body is accepted too (a partner site's rule)
     site_rule: str = ""  # the host of the partner site rule the copy is judged by; "" for the policy's own
     words: list = field(default_factory=list)  # norm() words of each paragraph
+    notes: list = field(default_factory=list)  # the handout's "Correction (date): ..." lines, above the credit
 
     def __post_init__(self):
         self.keys = [norm(text) for text in self.paragraphs]
@@ -55,7 +56,8 @@ class Original:
         self.link_keys = [link_key(url) for url in self.links]
         self.headline_key = norm(self.headline)
         self.credit_keys = [norm(text) for text in self.credits]
-        self.known_keys = {self.headline_key, norm(self.byline), norm(self.date)} | set(self.credit_keys)
+        self.known_keys = ({self.headline_key, norm(self.byline), norm(self.date)} | set(self.credit_keys)
+                           | {norm(text) for text in self.notes})
         self.known_keys.discard("")
 
     def for_site(self, rules):
@@ -120,6 +122,7 @@ def original_for(story, policy=None):
         credit_indexes = [top, bottom]
     header = texts[:top]
     date = header[2] if len(header) > 2 else ""
+    notes = header[3:]  # the story's corrections, which a copy carries as words of ours, not added text
     body_blocks = blocks[top + 1:bottom] if credit_indexes else blocks[top:]
     credits = list(dict.fromkeys(texts[i] for i in credit_indexes))
     credit_links = list(dict.fromkeys(href for i in credit_indexes for href in blocks[i].links))
@@ -136,6 +139,7 @@ def original_for(story, policy=None):
         byline=byline,
         date=date,
         credits=credits,
+        notes=notes,
         credit_links=credit_links,
         links=links,
         paragraphs=[block.text for block in body_blocks],

@@ -20,6 +20,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "demo",
+    "partners",
+    "corrections",
     "accounts",
     "images",
     "jobs",
@@ -348,6 +350,14 @@ VERIFY_TOTAL_TIMEOUT = float(os.environ.get("BYLINE_VERIFY_TOTAL_TIMEOUT", "15")
 VERIFY_MAX_BYTES = int(os.environ.get("BYLINE_VERIFY_MAX_BYTES", str(3 * 1024 * 1024)))
 VERIFY_EVIDENCE_DAYS = float(os.environ.get("BYLINE_VERIFY_EVIDENCE_DAYS", "90"))
 DISCOVER_INTERVAL_HOURS = float(os.environ.get("BYLINE_DISCOVER_INTERVAL_HOURS", "6"))
+# Corrections reaching republished copies (corrections/): the outbox's lease on a message being sent (keep it
+# well above the webhook timeout and EMAIL_TIMEOUT), how long a message is retried, the webhook's deadline,
+# and when copies are checked again.
+NOTICE_LEASE_SECONDS = float(os.environ.get("BYLINE_NOTICE_LEASE_SECONDS", "300"))
+NOTICE_RETRY_HOURS = float(os.environ.get("BYLINE_NOTICE_RETRY_HOURS", "24"))
+NOTICE_WEBHOOK_TIMEOUT = float(os.environ.get("BYLINE_NOTICE_WEBHOOK_TIMEOUT", "15"))
+CORRECTION_CHECK_AFTER_HOURS = float(os.environ.get("BYLINE_CORRECTION_CHECK_AFTER_HOURS", "24"))
+EMAIL_TIMEOUT = float(os.environ.get("BYLINE_EMAIL_TIMEOUT", "30"))  # Django waits forever on a silent server
 # The wire desk (wire/): fetching pictures named in ninjs items, and the push endpoint's size limit.
 WIRE_FETCH_CONNECT_TIMEOUT = float(os.environ.get("BYLINE_WIRE_FETCH_CONNECT_TIMEOUT", "5"))
 WIRE_FETCH_TOTAL_TIMEOUT = float(os.environ.get("BYLINE_WIRE_FETCH_TOTAL_TIMEOUT", "20"))

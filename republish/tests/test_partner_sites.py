@@ -113,7 +113,7 @@ def policy_form(policy, sites):
         "introduction": rich_text(policy.introduction), "guidelines": rich_text(policy.guidelines),
         "license": policy.license, "top_credit": policy.top_credit, "bottom_credit": policy.bottom_credit,
         "require_canonical": "on", "require_noindex": "on", "window_days": "",
-        "contact_email": "republish@ledger.example",
+        "contact_email": "republish@ledger.example", "audience": policy.audience,
         "partner_sites": inline_formset(sites),
     })
 

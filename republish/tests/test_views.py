@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 def test_json_gives_partners_everything_they_need(client, news):
     story = StoryPageFactory(parent=news)
     data = client.get(f"/republish/{story.pk}.json").json()
-    assert set(data) == {"eligible", "reason", "policy", "license", "html", "head", "text", "script", "canonical_url"}
+    assert set(data) == {"eligible", "reason", "policy", "license", "html", "head", "text", "script", "canonical_url",
+                         "version", "corrections"}
+    assert data["version"] == 1 and data["corrections"] == []
     assert data["eligible"] is True
     assert data["license"] == {"name": "CC BY-ND 4.0", "url": "https://creativecommons.org/licenses/by-nd/4.0/"}
     assert data["canonical_url"] == story.full_url

@@ -1,0 +1,32 @@
+import time
+
+from django.core.management.base import BaseCommand
+
+from corrections.delivery import send_due
+
+
+class Command(BaseCommand):
+    help = "Send the corrections' notices that are due (email, webhooks); failed ones are retried for a day."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true",
+                            help="One pass: claim and send up to --limit due messages, then stop. Without it, "
+                                 "passes follow each other until nothing is due (or --budget is spent).")
+        parser.add_argument("--limit", type=int, default=100, help="Messages per pass (default 100).")
+        parser.add_argument("--budget", type=float, default=None,
+                            help="Seconds after which no further message is claimed (default: no limit).")
+
+    def handle(self, *args, once=False, limit=100, budget=None, verbosity=1, **options):
+        started = time.monotonic()
+        while True:
+            left = None if budget is None else budget - (time.monotonic() - started)
+            if left is not None and left <= 0:
+                break
+            done = send_due(limit=limit, budget=left)
+            if verbosity > 1:
+                for line in done.log:
+                    self.stdout.write(line)
+            if verbosity > 0:
+                self.stdout.write(str(done))
+            if once or done.claimed < limit:
+                break
