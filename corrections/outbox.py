@@ -79,6 +79,11 @@ def claim(limit=1, now=None):
     send until the lease ends. The oldest due first."""
     now = now or timezone.now()
     lease_until = now + timedelta(seconds=lease_seconds())
+    # A row left "sending" after its retry period (its sender died each time it tried): given up, as a row
+    # that kept failing is, rather than claimed again forever.
+    Message.objects.filter(status=Message.SENDING, lease_until__lt=now, created_at__lt=now - retry_for()).update(
+        status=Message.FAILED, lease_until=None,
+        last_error="The sending process stopped while sending it, until the retry period ran out.")
     candidates = list(due(now).order_by("next_attempt_at", "pk").values_list("pk", flat=True)[: limit * 2 + 5])
     claimed = []
     for pk in candidates:

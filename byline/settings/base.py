@@ -358,6 +358,10 @@ NOTICE_RETRY_HOURS = float(os.environ.get("BYLINE_NOTICE_RETRY_HOURS", "24"))
 NOTICE_WEBHOOK_TIMEOUT = float(os.environ.get("BYLINE_NOTICE_WEBHOOK_TIMEOUT", "15"))
 CORRECTION_CHECK_AFTER_HOURS = float(os.environ.get("BYLINE_CORRECTION_CHECK_AFTER_HOURS", "24"))
 EMAIL_TIMEOUT = float(os.environ.get("BYLINE_EMAIL_TIMEOUT", "30"))  # Django waits forever on a silent server
+# Outgoing mail (corrections to partners): printed to the console unless a mail server is named. Production
+# settings send through SMTP (EMAIL_HOST and friends).
+EMAIL_BACKEND = os.environ.get("BYLINE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("BYLINE_FROM_EMAIL", "byline@localhost")
 # The wire desk (wire/): fetching pictures named in ninjs items, and the push endpoint's size limit.
 WIRE_FETCH_CONNECT_TIMEOUT = float(os.environ.get("BYLINE_WIRE_FETCH_CONNECT_TIMEOUT", "5"))
 WIRE_FETCH_TOTAL_TIMEOUT = float(os.environ.get("BYLINE_WIRE_FETCH_TOTAL_TIMEOUT", "20"))

@@ -63,3 +63,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# Corrections reach partners by email: through this mail server (docs/operations.md).
+EMAIL_BACKEND = os.environ.get("BYLINE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("BYLINE_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("BYLINE_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("BYLINE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("BYLINE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_flag("BYLINE_EMAIL_TLS", "0")

@@ -356,6 +356,17 @@ def test_a_claimed_message_is_not_claimed_again_until_its_lease_runs_out(setting
 
 
 @pytest.mark.django_db
+def test_a_message_whose_sender_dies_every_time_is_given_up_after_its_day(settings, story):
+    settings.NOTICE_LEASE_SECONDS = 120
+    message = outbox.enqueue(make_notice(story), Message.EMAIL, "desk@gazette.example", "Correction", "Text")
+    start = message.created_at
+    assert outbox.claim(now=start)  # ...and the sender is killed, again and again
+    assert outbox.claim(now=start + timedelta(hours=12))
+    assert outbox.claim(now=start + timedelta(days=1, minutes=5)) == []
+    assert refresh(message).status == Message.FAILED and "stopped while sending" in refresh(message).last_error
+
+
+@pytest.mark.django_db
 def test_of_two_claimers_racing_for_the_same_rows_only_one_gets_each(story, monkeypatch):
     """Both see the same due rows; the rival claims them between our look and our UPDATE: ours finds none."""
     notice = make_notice(story)
