@@ -63,11 +63,10 @@ from republish.models import RepublishingPolicy
 from republish.text import html_to_text
 from stories.models import NewsroomSettings, StoryPage, with_sections
 from stories.templatetags.byline_tags import json_ld
-from tracking.api import Copy, copies_report, period_from
+from tracking.api import Copy, copies_report, neutralise, period_from
 from wire.export import STANDARD, _timestamp, _without_empty, names, version_created
 
 from .models import FeedEntry, Partner
-from .reach import neutralise
 
 logger = logging.getLogger(__name__)
 
