@@ -64,7 +64,7 @@ from republish.text import html_to_text
 from stories.models import NewsroomSettings, StoryPage, with_sections
 from stories.templatetags.byline_tags import json_ld
 from tracking.api import Copy, copies_report, neutralise, period_from
-from wire.export import STANDARD, _timestamp, _without_empty, names, version_created
+from wire.export import STANDARD, names, timestamp, version_created, without_empty
 
 from .models import FeedEntry, Partner
 
@@ -523,7 +523,7 @@ def ninjs_item(entry, story, content):
         "type": "text",
         "representationtype": "full",
         "version": str(entry.version),
-        "firstcreated": _timestamp(story.first_published_at),
+        "firstcreated": timestamp(story.first_published_at),
         "versioncreated": iso(entry.updated),
         "pubstatus": "usable",
         "language": language(),
@@ -542,12 +542,12 @@ def ninjs_item(entry, story, content):
         "rightsinfo": {"linkedrights": content["license_url"] or content["guidelines_url"]},
         "subjects": [{"name": tag} for tag in content["tags"]],
     }
-    return _without_empty(item)
+    return without_empty(item)
 
 
 def canceled_item(entry):
     """A story the feeds offered and no longer do: its id, when it was withdrawn and why."""
-    return _without_empty({
+    return without_empty({
         "standard": STANDARD,
         "uri": entry.uri,
         "type": "text",

@@ -54,8 +54,8 @@ def story_to_ninjs(story, request=None):
         "uri": story.get_full_url(request),
         "type": "text",
         "version": version(story),
-        "firstcreated": _timestamp(story.first_published_at),
-        "versioncreated": _timestamp(version_created(story)),
+        "firstcreated": timestamp(story.first_published_at),
+        "versioncreated": timestamp(version_created(story)),
         "pubstatus": "usable",
         "language": to_locale(settings.LANGUAGE_CODE).replace("_", "-"),
         "headlines": [{"role": "main", "value": story.title}],
@@ -75,7 +75,7 @@ def story_to_ninjs(story, request=None):
         "subjects": [{"name": tag.name} for tag in story.tags.all()],
         "associations": [_picture(story, base_url)] if story.lead_image else [],
     }
-    return _without_empty(item)
+    return without_empty(item)
 
 
 def version(story):
@@ -153,14 +153,14 @@ def _picture(story, base_url):
     }
 
 
-def _timestamp(moment):
+def timestamp(moment):
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if moment else ""
 
 
-def _without_empty(value):
+def without_empty(value):
     if isinstance(value, dict):
-        cleaned = {key: _without_empty(item) for key, item in value.items()}
+        cleaned = {key: without_empty(item) for key, item in value.items()}
         return {key: item for key, item in cleaned.items() if item not in ("", [], {}, None)}
     if isinstance(value, list):
-        return [_without_empty(item) for item in value]
+        return [without_empty(item) for item in value]
     return value
