@@ -151,32 +151,6 @@ def copies_of(story_id):
     return list(Copy.objects.filter(elsewhere, story_id=story_id).order_by("pk"))
 
 
-def partner_id_of(copy):
-    """The partner a `partner:<id>` copy names, or None."""
-    if not copy.url.startswith(Copy.PARTNER_PAGE):
-        return None
-    number = copy.url[len(Copy.PARTNER_PAGE):]
-    return int(number) if number.isdigit() else None
-
-
-def partner_of(copy, known=None):
-    """The partner that runs `copy`: the one whose site it is on, or whose feed's pixel counted it; or None.
-    `known`, a dict, keeps what was looked up for the next copies of the same site or partner."""
-    known = {} if known is None else known
-    if copy.url.startswith(Copy.PARTNER_PAGE):
-        number = partner_id_of(copy)
-        if number is None:
-            return None
-        if ("id", number) not in known:
-            known["id", number] = Partner.objects.filter(pk=number).first()
-        return known["id", number]
-    if not copy.host:
-        return None
-    if ("host", copy.host) not in known:
-        known["host", copy.host] = Partner.objects.for_host(copy.host)
-    return known["host", copy.host]
-
-
 def copy_address(copy):
     """The copy's page address; "" for a `partner:<id>` copy, whose address we do not know."""
     return "" if copy.url.startswith(Copy.PARTNER_PAGE) else copy.address
@@ -195,13 +169,13 @@ def notify(change):
     """A Notice for every copy of the changed story, and the messages for those a partner runs. Returns the
     notices (also those made before)."""
     story = StoryPage.objects.select_related("origin").get(pk=change.story_id)
-    made, content, partners = [], notices.Content(story, change), {}
+    made, content, owner = [], notices.Content(story, change), Partner.objects.owners()
     for copy in copies_of(story.pk):
         address = copy_address(copy)
         with transaction.atomic():
             notice, _ = Notice.objects.get_or_create(
                 change=change, copy_id=copy.pk,
-                defaults={"copy_url": (address or copy.url)[:500], "partner": partner_of(copy, partners)},
+                defaults={"copy_url": (address or copy.url)[:500], "partner": owner(copy.url, copy.host)},
             )
             if notice.partner_id is not None:
                 tell(notice, notice.partner, content, address)

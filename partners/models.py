@@ -33,6 +33,22 @@ class PartnerQuerySet(models.QuerySet):
             return None
         return self.filter(key_hash=hash_key(key), status=Partner.ACTIVE).first()
 
+    def owners(self):
+        """A function `owner(url, host)` telling which of these partners runs a copy (its `url` and `host` as
+        tracking's Copy holds them): the one whose site it is on (with or without www., as `Partner.hosts`),
+        or whose feed's pixel counted it (`Copy.partner_page`); else None. One query for all of them, so that
+        many copies are told apart in memory. A host two partners claim goes to the first by name."""
+        by_host, by_page = {}, {}
+        for partner in self.prefetch_related("sites").order_by("name"):
+            for host in sorted(partner.hosts()):
+                by_host.setdefault(host, partner)
+            by_page[Copy.partner_page(partner.pk)] = partner
+
+        def owner(url, host):
+            return by_host.get(host) if host else by_page.get(url)
+
+        return owner
+
     def for_host(self, host):
         host = partner_host(host)
         bare = host.removeprefix("www.")

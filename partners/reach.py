@@ -41,7 +41,7 @@ from django.utils.text import slugify
 from wagtail.models import Site
 
 from stories.models import NewsroomSettings, StoryPage
-from tracking.api import Copy, bar_chart, neutralise, period_from
+from tracking.api import Copy, Rollup, bar_chart, neutralise, period_from
 
 from .models import Partner
 
@@ -189,32 +189,12 @@ def check_format(name):
     return name
 
 
-def _rollups():
-    return Copy.rollups.rel.related_model.objects  # tracking's Rollup, reached through its public Copy
-
-
-def _partner_of_copy(partners):
-    """A function telling which partner's (name) a copy is, else None: by its host (a partner's site, with or
-    without www., as `Partner.hosts`) or its feed's pixel page (`Copy.partner_page`). A host two partners
-    claim goes to the first by name."""
-    by_host, by_page = {}, {}
-    for partner in partners:
-        for host in sorted(partner.hosts()):
-            by_host.setdefault(host, partner.name)
-        by_page[Copy.partner_page(partner.pk)] = partner.name
-
-    def partner_of(url, host):
-        return by_host.get(host) if host else by_page.get(url)
-
-    return partner_of
-
-
 def build(start, end, partner=None, now=None):
     """The reach report for the UTC days `start` to `end` (dates, both included); for `partner`'s copies
     only when given (our site is still counted, for context)."""
     period = parse_period(start.isoformat(), end.isoformat(), now=now)
     since, until = period.since, period.until
-    rollups = _rollups().filter(hour__gte=since)
+    rollups = Rollup.objects.filter(hour__gte=since)
     if until is not None:
         rollups = rollups.filter(hour__lt=until)
     if partner is not None:
@@ -223,8 +203,7 @@ def build(start, end, partner=None, now=None):
     # One row per copy read in the period.
     per_copy = (rollups.values("copy", "copy__story_id", "copy__url", "copy__found_url", "copy__host")
                 .annotate(views=Sum("views"), readers=Sum("readers")).order_by())
-    partners = [partner] if partner is not None else list(Partner.objects.prefetch_related("sites"))
-    partner_of = _partner_of_copy(partners)
+    owner = Partner.objects.owners() if partner is None else None  # with `partner`, every copy is its
     our_site, copies = Counts(), Counts()
     by_bucket = {}  # (is a partner, its name or NO_PARTNER or UNKNOWN_PAGE): [pages, views, readers]
     stories = {}  # story id: {"pages": set, "our": readers, "copy": readers, "views": views in scope}
@@ -242,7 +221,7 @@ def build(start, end, partner=None, now=None):
         copies.readers += readers
         story["copy"] += readers
         story["views"] += views
-        name = partner.name if partner is not None else partner_of(url, row["copy__host"])
+        name = partner.name if partner is not None else getattr(owner(url, row["copy__host"]), "name", None)
         bucket = (True, name) if name is not None else (False, NO_PARTNER if row["copy__host"] else UNKNOWN_PAGE)
         counts = by_bucket.setdefault(bucket, [set(), 0, 0])
         counts[1] += views

@@ -22,7 +22,7 @@ from .filters import (
     not_a_reader,
 )
 from .journal import FILE_BYTES as JOURNAL_FILE_BYTES
-from .models import Copy, Cursor
+from .models import Copy, Cursor, Rollup
 from .pixel import GIF, GIF_HEADERS_WITH_LENGTH
 from .recorder import GroupCommitRecorder
 from .reports import copies_report, most_popular, site_overview
@@ -30,7 +30,7 @@ from .visitors import client_ip, visitor_key
 
 __all__ = [
     "BATCH", "BOT", "GIF", "GIF_HEADERS_WITH_LENGTH", "JOURNAL_FILE_BYTES", "MALFORMED", "NO_USER_AGENT", "PREFETCH",
-    "RATE_LIMIT", "REASONS", "UNKNOWN_STORY", "VIEW_GAP", "Copy", "Cursor", "GroupCommitRecorder", "RateCap",
+    "RATE_LIMIT", "REASONS", "UNKNOWN_STORY", "VIEW_GAP", "Copy", "Cursor", "GroupCommitRecorder", "RateCap", "Rollup",
     "add_counts", "bar_chart", "client_ip", "copies_report", "drain", "host_of", "hour_of", "is_partner_preview",
     "most_popular", "neutralise", "normalize", "not_a_reader", "our_host", "period_from", "site_overview",
     "visitor_key",
