@@ -1,12 +1,13 @@
 """A partner described for editors and the command line: who, where, how to reach them, and what they did."""
 
 from django.conf import settings
+from django.urls import reverse
 
 
 def feed_addresses(key):
     base = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
-    return {"atom": f"{base}/partners/{key}/atom/", "ninjs": f"{base}/partners/{key}/ninjs/",
-            "page": f"{base}/partners/{key}/"}
+    return {name: base + reverse(route, args=[key]) for name, route in (
+        ("atom", "partner-atom"), ("ninjs", "partner-ninjs"), ("page", "partner-page"))}
 
 
 def _iso(moment):
