@@ -68,7 +68,7 @@ test-postgres:
 browsers:
 	@scripts/ensure-chromium
 
-## Debian's nginx, openssl and faketime for the deployment tests (deploy/nginx/byline.conf) and the counting test.
+## Debian's nginx and openssl for the deployment tests (deploy/nginx/byline.conf), and a C compiler for the counting test.
 .PHONY: nginx
 nginx:
 	@scripts/ensure-nginx

@@ -1,8 +1,8 @@
 """Counting never skips or doubles a hit, whatever order ids and receive times arrive in.
 
 Two pixel servers ("hosts" a and b: granian over RSGI as in production, each with its own journal directory
-and host name; host b's clock 3 seconds behind, through libfaketime) share one database and take readers'
-requests at once, while the counting job runs every second. Mid-load the database is held by a long
+and host name; host b's clock 3 seconds behind, through tracking/tests/clock_skew.c) share one database and
+take readers' requests at once, while the counting job runs every second. Mid-load the database is held by a long
 transaction, so both servers' hits pile up in their journals, and host a is killed with SIGKILL while it
 holds some. Host b stores its backlog as soon as the transaction
 ends; host a, restarted a few seconds later, stores the hits its dead journal kept: their receive times are
@@ -18,8 +18,8 @@ On SQLite by default, on PostgreSQL when DATABASE_URL is set (a database of its 
 """
 
 import contextlib
-import glob
 import os
+import pathlib
 import random
 import sqlite3
 import subprocess
@@ -34,7 +34,6 @@ READERS = 300
 LOADERS = 12
 VIEW_GAP = timedelta(minutes=30)
 SKEW = -3.0  # seconds: host b's clock
-FAKETIME = sorted(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"))
 COUNT_LOOP = """
 import pathlib, time
 from tracking.counting import count_all_new_hits
@@ -123,7 +122,7 @@ def test_two_hosts_a_long_transaction_and_a_dead_journal_are_counted_exactly(tmp
         # Each of its few hundred readers reads hundreds of pages of one story: no copy-flood cap here.
         "BYLINE_PIXEL_COPIES_PER_READER": "0",
     })
-    assert FAKETIME, "libfaketime is missing: run `make test` (scripts/ensure-nginx installs it)"
+    skewed_clock = clock_skew_library(tmp_path)
     hosts, counting, stop = {}, None, tmp_path / "stop-counting"
     readers = None
     try:
@@ -136,7 +135,7 @@ def test_two_hosts_a_long_transaction_and_a_dead_journal_are_counted_exactly(tmp
             host_env = {**env, "BYLINE_PIXEL_HOST_NAME": f"host-{name}",
                         "BYLINE_PIXEL_JOURNAL_DIR": str(var_dir / f"journal-{name}")}
             if name == "b":
-                host_env.update(LD_PRELOAD=FAKETIME[0], FAKETIME=f"{SKEW:+}s", FAKETIME_DONT_FAKE_MONOTONIC="1")
+                host_env.update(LD_PRELOAD=str(skewed_clock), BYLINE_CLOCK_SKEW_MS=str(int(SKEW * 1000)))
             hosts[name] = Server(host_env, tmp_path / f"host-{name}.log", "rsgi")
             hosts[name].start()
         counting = subprocess.Popen([PYTHON, "manage.py", "shell", "-c", COUNT_LOOP.format(stop=str(stop))],
@@ -212,6 +211,26 @@ def test_two_hosts_a_long_transaction_and_a_dead_journal_are_counted_exactly(tmp
         for host in hosts.values():
             host.kill()
         db.drop()
+
+
+def clock_skew_library(folder):
+    """tracking/tests/clock_skew.c built for this machine: LD_PRELOAD it with BYLINE_CLOCK_SKEW_MS set."""
+    library = folder / "clock_skew.so"
+    source = pathlib.Path(__file__).with_name("clock_skew.c")
+    subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", str(library), str(source), "-ldl"], check=True)
+    return library
+
+
+def test_the_skewed_clock_moves_wall_time_only(tmp_path):
+    """The shim the test above relies on: the wall clock 3 s behind, sleeping and timing untouched."""
+    program = ("import datetime, time; t = time.monotonic(); time.sleep(0.01); "
+               "print(datetime.datetime.now().timestamp(), time.time(), time.monotonic() - t)")
+    out = subprocess.run([PYTHON, "-c", program], capture_output=True, text=True, check=True, env={
+        **os.environ, "LD_PRELOAD": str(clock_skew_library(tmp_path)), "BYLINE_CLOCK_SKEW_MS": "-3000"}).stdout
+    now, wall, slept = map(float, out.split())
+    assert -3.5 < wall - time.time() < -2.5
+    assert -3.5 < now - time.time() < -2.5
+    assert 0.01 <= slept < 1
 
 
 SETUP = """
