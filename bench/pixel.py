@@ -11,9 +11,11 @@ What it does, all on loopback and in a throwaway directory:
 2. starts, each in its own process group:
    - nginx (1 worker, access_log off) serving a 43-byte GIF with the pixel's no-store headers;
    - the production shape: nginx in front of the RSGI pixel server (SQLite), /pixel/ proxied as
-     deploy/nginx/byline.conf does (upstream keepalive, HTTP/1.1, X-Forwarded-For, access_log off; plain
-     HTTP), BYLINE_TRUSTED_PROXIES=127.0.0.1, with --proxy variants and each --nginx-workers count, each
-     compared with nginx of the same worker count serving the GIF from disk;
+     deploy/nginx/byline.conf and pixel-proxy.conf do (upstream keepalive, HTTP/1.1, X-Forwarded-For,
+     access_log off; plain HTTP), BYLINE_TRUSTED_PROXIES=127.0.0.1, with --proxy variants and each
+     --nginx-workers count, each compared with nginx of the same worker count serving the GIF from disk;
+   - the other shipped shape: nginx answering /pixel/ itself and logging each hit (pixel-log.conf), with
+     `manage.py ingest_pixel_log` storing the log meanwhile and timed until it has stored every answered hit;
    - granian, 1 worker: a bare WSGI app and a bare RSGI app returning tracking.pixel.GIF (the server's own
      cost);
    - granian RSGI, 1 worker: byline.wsgi with the hit neither journaled nor stored
@@ -27,8 +29,10 @@ What it does, all on loopback and in a throwaway directory:
    - the same production app on PostgreSQL (a scratch database bench_pixel, created and dropped) when
      something answers on 127.0.0.1:5432;
 3. loads each with wrk (--latency, a Lua script giving every request its own page URL
-   `?url=https://partner.example/p/<thread>-<n>` and its own browser User-Agent, so that every request is a
-   distinct reader of a distinct copy and none is rate-capped), nginx first, round after round;
+   `?url=https://partner.example/p/<thread>-<n>` and a browser User-Agent; through our proxy a new reader's
+   address per request, each in a network of its own; from one address the per-reader copy cap is off), so
+   that stored hits are readers' hits, not filtered ones (the table of stored hits says how many were),
+   nginx first, round after round;
 4. after every run compares wrk's answered requests (completed minus non-2xx) with the rows that run added to
    tracking_hit: stored >= answered (zero answered hits lost), no page URL stored twice, stored <= sent;
 5. prints requests/s, p50/p99, ratios to nginx, the cores used by server, load generator and everything
@@ -169,9 +173,10 @@ function request()
     ["Accept"] = "image/avif,image/webp,image/*,*/*;q=0.8",
     ["Referer"] = "https://" .. host .. "/",
   }
-  if proxied then  -- as nginx in front sends it: the reader's address, a new one for every 100 requests
-    local reader = math.floor(counter / #agents)
-    headers["X-Forwarded-For"] = "198.51." .. (math.floor(reader / 256) % 256) .. "." .. (reader % 256)
+  if proxied then  -- as nginx in front sends it: a new reader's address for every request, each in a
+    -- network (/24) of its own for the next 65,536 requests, so that no copy-flood cap filters the load
+    headers["X-Forwarded-For"] = "81." .. (counter % 256) .. "." .. (math.floor(counter / 256) % 256) .. "." ..
+      (math.floor(counter / 65536) % 254 + 1)
   end
   return wrk.format("GET", wrk.path .. "?url=https%3A%2F%2F" .. host .. "%2Fp%2F" .. tid .. "-" .. counter, headers)
 end
@@ -189,18 +194,16 @@ end
 """
 
 
-# How a row's requests vary: "pool" (100 browser agents), "new-agent" (a new User-Agent every request),
-# "proxied" (as "pool", through our proxy: an X-Forwarded-For header, BYLINE_TRUSTED_PROXIES set).
+# How a row's requests vary: "pool" (100 browser agents from one address), "new-agent" (a new User-Agent every
+# request), "proxied" (as "pool", through our proxy: an X-Forwarded-For header with a new reader's address every
+# request, BYLINE_TRUSTED_PROXIES set).
 LOADS = ("pool", "new-agent", "proxied")
 
 
-def _reader_address(reader):
-    return f"198.51.{reader // 256 % 256}.{reader % 256}"
-
-
 def _forwarded_for(n):
-    """The X-Forwarded-For of request `n`: a new reader every 100 requests, as in the Lua script."""
-    return _reader_address(n // len(USER_AGENTS))
+    """The X-Forwarded-For of request `n`, as in the Lua script: a new reader every request, in a /24 of its own
+    for the next 65,536 requests."""
+    return f"81.{n % 256}.{n // 256 % 256}.{n // 65536 % 254 + 1}"
 
 
 def wrk_script(load):
@@ -262,8 +265,8 @@ NGINX_STATIC = """\
     }}
 """
 
-# The pixel's part of deploy/nginx/byline.conf, on plain HTTP (TLS would cost both rows alike): an upstream
-# with idle connections kept, HTTP/1.1 without "Connection: close", the reader's address appended to
+# The pixel's part of deploy/nginx/byline.conf with pixel-proxy.conf, on plain HTTP (TLS would cost both rows
+# alike): an upstream with idle connections kept, HTTP/1.1 without "Connection: close", the reader's address appended to
 # X-Forwarded-For, access_log off for /pixel/. Only what a --proxy spec names differs from it.
 NGINX_PROXY = """\
     upstream byline_pixel {{
@@ -284,6 +287,27 @@ NGINX_PROXY = """\
         }}
     }}
 """
+
+# The shape of deploy/nginx/pixel-log.conf: nginx answers /pixel/ itself and logs each hit, and the pixel log's
+# reader (manage.py ingest_pixel_log, as byline-pixel-log.service runs it) stores them meanwhile. Taken from the
+# shipped files: byline.conf's map and log_format, pixel-log.conf's location.
+NGINX_LOGGED = """\
+    server {{
+        listen 127.0.0.1:{port};
+{location}
+    }}
+"""
+
+
+def shipped_pixel_log(log_dir):
+    """(http block part, /pixel/ location) of the shipped pixel-log shape, writing its files into `log_dir`."""
+    nginx = common.ROOT / "deploy" / "nginx"
+    site = (nginx / "byline.conf").read_text()
+    http = site[site.index("map $time_iso8601"):site.index("upstream byline_site")]
+    location = (nginx / "pixel-log.conf").read_text().replace("/srv/byline/var/pixel-log", str(log_dir))
+    assert "/srv/byline" not in location
+    return http, location
+
 
 # What a --proxy spec may set (key=value, comma-separated), with byline.conf's values as defaults:
 # keepalive (idle upstream connections per nginx worker; 0 = none), buffering (proxy_buffering on|off),
@@ -306,14 +330,19 @@ def parse_proxy(spec):
 
 def proxy_label(settings):
     changed = [f"{k} {v}" for k, v in settings.items() if PROXY_DEFAULTS[k] != v]
-    return ", ".join(changed) if changed else "as deploy/nginx/byline.conf (keepalive 64)"
+    return ", ".join(changed) if changed else "as deploy/nginx/pixel-proxy.conf (keepalive 64)"
 
 
-def start_nginx(procs, gif, port, workers=1, upstream=None, proxy=None):
+def start_nginx(procs, gif, port, workers=1, upstream=None, proxy=None, log_dir=None):
     """nginx serving the GIF from disk or, given the pixel server's `upstream` port and `proxy` settings,
-    proxying /pixel/ to it as deploy/nginx/byline.conf does; the same http block either way. `upstream` is a
+    proxying /pixel/ to it as deploy/nginx/pixel-proxy.conf does, or, given `log_dir`, answering /pixel/ itself and
+    logging each hit there as deploy/nginx/pixel-log.conf does; the same http block otherwise. `upstream` is a
     port or a Unix socket's path."""
     ndir = common.nginx_dir({"pixel.gif": gif})
+    if log_dir is not None:
+        http, location = shipped_pixel_log(log_dir)
+        return common.start_nginx(procs, ndir, NGINX_HTTP + "\n" + http,
+                                  NGINX_LOGGED.format(port=port, location=location), workers)
     if upstream is None:
         server = NGINX_STATIC.format(dir=ndir, port=port)
     else:
@@ -426,7 +455,7 @@ def micro_worker(args):
         "republish.pixel.is_valid (HMAC)": per_call_us(lambda i: is_valid(10, "0123456789abcdef"), n),
     }
     with override_settings(TRUSTED_PROXIES=["127.0.0.1", "10.0.0.0/8"]):  # the README's pixel server behind nginx
-        forwarded = [{**envs[i], "HTTP_X_FORWARDED_FOR": _reader_address(i)} for i in range(n)]  # all distinct
+        forwarded = [{**envs[i], "HTTP_X_FORWARDED_FOR": _forwarded_for(i)} for i in range(n)]  # all distinct
         result["visitors.client_ip behind a trusted proxy (X-Forwarded-For)"] = per_call_us(
             lambda i: client_ip(forwarded[i]), n)
     result.update(rsgi_requests_us(path, envs))
@@ -536,6 +565,40 @@ def drop_received_at_index(sqlite_path):
         conn.close()
 
 
+def start_logged(procs, nginx_procs, cfg, gif, log_path):
+    """The pixel-log row: the log's reader and nginx in front of nothing, answering and logging /pixel/."""
+    var_dir = Path(cfg["env"]["BYLINE_VAR_DIR"])
+    log_dir = var_dir / "pixel-log"
+    log_dir.mkdir()
+    # nginx's worker runs as nobody when started by root: it must reach the directory and write there.
+    for folder in (var_dir, var_dir.parent):
+        folder.chmod(folder.stat().st_mode | 0o711)
+    log_dir.chmod(0o777)
+    reader = procs.start(cfg["name"], [common.PYTHON, "manage.py", "ingest_pixel_log"], env=cfg["env"],
+                         log_path=log_path)
+    port = common.free_port()
+    front = start_nginx(procs, gif, port, cfg["nginx_workers"], log_dir=log_dir)
+    nginx_procs.append(front)
+    status, headers, body = common.wait_ready(front, port, cfg["path"])
+    if status != 200 or headers.get("content-type") != "image/gif" or len(body) != 43:
+        raise RuntimeError(f"{cfg['name']}: nginx answered {status} {headers} {body[:200]!r}")
+    return {"name": cfg["name"], "port": port, "path": cfg["path"], "proc": front, "group": front.pid,
+            "groups": (reader.pid,), "pixel": reader, "reader": reader, "table": cfg["table"],
+            "durable": False, "load": cfg["load"], "postgres": False, "through_nginx": True,
+            "ref": f"nginx-{cfg['nginx_workers']}"}
+
+
+def drained(table, before, answered, timeout=600):
+    """Seconds until the hit table holds the `answered` hits added since id `before` (the log's reader
+    catching up after the load), or None if it does not within `timeout`."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if table.since(before)["rows"] >= answered:
+            return time.monotonic() - start
+        time.sleep(0.05)
+    return None
+
+
 def settled(read, pause=0.3, timeout=15):
     """read() once two readings `pause` apart agree (the server has stored everything it answered)."""
     last, deadline = read(), time.monotonic() + timeout
@@ -634,7 +697,13 @@ def main(args):
                                f"{len(configs)}")
             if drop_index:
                 drop_received_at_index(var / "byline.sqlite3")
-            senv = common.site_env(var, **({"BYLINE_TRUSTED_PROXIES": "127.0.0.1"} if load == "proxied" else {}))
+            # Without X-Forwarded-For every request comes from 127.0.0.1, so its 100 browser agents are 100
+            # readers, and the copy-flood cap (20 copies of a story per reader a day) would filter all but the
+            # first 2,000 hits: those rows run with the per-reader cap off (the per-network cap never applies
+            # to a loopback address). The proxied load is a new reader per request, with every cap on.
+            extra = ({"BYLINE_TRUSTED_PROXIES": "127.0.0.1"} if load == "proxied"
+                     else {"BYLINE_PIXEL_COPIES_PER_READER": "0"} if load == "pool" else {})
+            senv = common.site_env(var, **extra)
             # Rows that change the load, the app or the server's settings are measured and checked, but judged
             # against no goal (rows through nginx against a goal of their own).
             add(name, kind, threads, workers, target, senv, HitTable(var / "byline.sqlite3"),
@@ -656,6 +725,12 @@ def main(args):
                                   f"granian RSGI {spec['workers']} worker(s); {proxy_label(spec)}", "rsgi", None,
                                   workers=int(spec["workers"]), load="proxied", proxy=spec, nginx_workers=n,
                                   backlog=int(spec["backlog"]))
+        if nginx and not args.skip_proxy and not args.skip_pixel_log:
+            # byline-pixel-log's settings as the rows above: BYLINE_TRUSTED_PROXIES takes the load's
+            # X-Forwarded-For as the reader's address, as it would from a load balancer in front of nginx.
+            sqlite_config("ANSWERED BY NGINX and logged (deploy/nginx/pixel-log.conf, 1 worker); the log's reader "
+                          "(manage.py ingest_pixel_log) storing meanwhile, SQLite WAL", "log", None, load="proxied",
+                          nginx_workers=1)
         for threads in [] if args.only_proxy else args.threads:
             sqlite_config(f"Byline pixel, SQLite WAL (NORMAL), granian WSGI 1 worker, {threads} threads", "granian",
                           threads)
@@ -691,7 +766,8 @@ def main(args):
             try:
                 pg_context = common.postgres_database(POSTGRES_DB)
                 pg_url = pg_context.__enter__()
-                pg_env = common.site_env(tmp / "postgres", DATABASE_URL=pg_url, CONN_MAX_AGE="600")
+                pg_env = common.site_env(tmp / "postgres", DATABASE_URL=pg_url, CONN_MAX_AGE="600",
+                                         BYLINE_PIXEL_COPIES_PER_READER="0")  # one address: see sqlite_config
                 pg_path = build_site(pg_env, "PostgreSQL")
                 pg_settings = postgres_settings(pg_url)
                 version = pg_settings["server_version"].split()[0]
@@ -710,6 +786,10 @@ def main(args):
         gif = None
         for cfg in configs:
             name, path, port = cfg["name"], cfg["path"], common.free_port()
+            if cfg["kind"] == "log":
+                servers.append(start_logged(procs, nginx_procs, cfg, gif, tmp / f"reader-{len(servers)}.log"))
+                log(f"  up: {name} on :{servers[-1]['port']}")
+                continue
             unix = bool(cfg["proxy"]) and cfg["proxy"]["socket"] == "unix"
             if unix:  # only nginx reaches it, so it is checked through nginx below
                 tmp.chmod(0o711)  # nginx's worker runs as nobody when started by root, and must reach it
@@ -786,6 +866,9 @@ def main(args):
                 if s["table"]:
                     # Requests in flight when wrk stopped are answered and stored; the RSGI pixel stores what it
                     # answered a moment later (tracking.journal).
+                    if s.get("reader"):  # the log's reader may still be storing what nginx answered
+                        r["stored_during"] = s["table"].since(before)["rows"]
+                        r["drain_s"] = drained(s["table"], before, r["answered"])
                     got = settled(lambda table=s["table"], before=before: table.since(before))
                     c = checks[s["name"]]
                     c["runs"] += 1
@@ -808,6 +891,14 @@ def main(args):
                 "through_nginx": s.get("through_nginx", False),
                 "non2xx": sum(r["non2xx"] for r in runs), "errors": sum(r["errors"] for r in runs),
                 "check": checks[s["name"]] if s["table"] else None, **common.medians(runs),
+                # the log's reader: seconds it took after each run to store what nginx answered, and the hits
+                # stored per second over the load and that time together (None: it did not catch up)
+                "drains": [r.get("drain_s") for r in runs] if s.get("reader") else None,
+                "stored_rps": sorted(r["answered"] / (r["requests"] / r["rps"] + r["drain_s"])
+                                     if r.get("drain_s") is not None else 0.0 for r in runs)[len(runs) // 2]
+                if s.get("reader") else None,
+                "stored_during_rps": sorted(r["stored_during"] / (r["requests"] / r["rps"]) for r in runs)[
+                    len(runs) // 2] if s.get("reader") else None,
             })
             for proc in (s["proc"], s.get("pixel")):
                 if proc is not None and proc.poll() is not None:
@@ -861,10 +952,10 @@ def print_tables(rows, args, tool):
         print("On PostgreSQL rows, \"other\" includes PostgreSQL's own server processes: part of the cost.")
     print()
     print("Answered hits against stored rows, summed over the measured runs (warm-ups left out):")
-    common.table(["Server", "answered (200 GIF)", "rows stored", "distinct pages", "sent by wrk", "lost",
-                  "stored twice"],
-                 [[row["name"], *(f"{c[k]:,}" for k in ("answered", "rows", "distinct", "sent")), c["lost"], c["twice"]]
-                  for row in rows if (c := row["check"])])
+    common.table(["Server", "answered (200 GIF)", "rows stored", "of which filtered", "distinct pages",
+                  "sent by wrk", "lost", "stored twice"],
+                 [[row["name"], *(f"{c[k]:,}" for k in ("answered", "rows", "filtered", "distinct", "sent")),
+                   c["lost"], c["twice"]] for row in rows if (c := row["check"])])
 
 
 def print_goals(rows, nginx_rps):
@@ -890,6 +981,16 @@ def print_goals(rows, nginx_rps):
         print(f"Goal through nginx: >= 1/3 of the same nginx serving the GIF from disk: "
               f"{'met' if top['vs_nginx'] >= RATIO_GOAL else 'NOT met'} (best {top['vs_nginx']:.3f}, p99 "
               f"{top['p99_ms']:.2f} ms: {'met' if top['p99_ms'] < P99_GOAL_MS else 'NOT met'}; {top['name']}).")
+    for row in rows:
+        if row.get("drains") is not None and nginx_rps:
+            static = next((r["rps"] for r in rows if r["static"] == row["ref"]), nginx_rps)
+            drains = ", ".join("not caught up" if d is None else f"{d:.1f} s" for d in row["drains"])
+            print(f"Answered by nginx and logged: {row['rps']:,.0f} req/s answered ({row['rps'] / static:.3f} of the "
+                  f"static GIF, p99 {row['p99_ms']:.2f} ms); the log's reader finished storing them {drains} after "
+                  f"each run: {row['stored_rps']:,.0f} hits/s stored over load and catch-up "
+                  f"({row['stored_rps'] / static:.3f} of the static GIF, median run); while nginx answered at "
+                  f"full speed the reader stored {row['stored_during_rps']:,.0f}/s "
+                  f"({row['stored_during_rps'] / static:.3f}), the rest waiting in the log.")
     checked = [r["check"] for r in rows if r.get("check")]  # every row that stores, judged or not
     lost = sum(c["lost"] for c in checked)
     twice = sum(c["twice"] for c in checked)
@@ -937,10 +1038,10 @@ def parse_args(argv=None):
                    help="granian's --task-impl for the RSGI servers (default rust, as in the README); the variants "
                         "add a row with the other")
     p.add_argument("--proxy", action="append", type=parse_proxy, metavar="SPEC",
-                   help="a row through nginx as deploy/nginx/byline.conf proxies /pixel/, with what SPEC changes: "
+                   help="a row through nginx as deploy/nginx/pixel-proxy.conf proxies /pixel/, with what SPEC changes: "
                         "comma-separated key=value of keepalive (default 64; 0 = none), buffering (on), access_log "
                         "(off), workers and backlog (the pixel server's granian, 1 and 1024); repeat for more rows. "
-                        "Default: one row as byline.conf")
+                        "Default: one row as pixel-proxy.conf")
     p.add_argument("--nginx-workers", type=lambda s: [int(x) for x in s.split(",")], default=[1],
                    help="nginx worker_processes for the rows through nginx, comma-separated (default 1); each value "
                         "adds a static row with the same count to compare with")
@@ -949,6 +1050,8 @@ def parse_args(argv=None):
                    help="only nginx's static GIF, the durable RSGI rows and the rows through nginx")
     p.add_argument("--without-received-at-index", action="store_true",
                    help="add a row whose database has no index on tracking_hit.received_at (its cost on intake)")
+    p.add_argument("--skip-pixel-log", action="store_true",
+                   help="leave out the row answered by nginx and logged (deploy/nginx/pixel-log.conf)")
     p.add_argument("--skip-gunicorn", action="store_true")
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--skip-variants", action="store_true", help="leave out 2 workers and a new User-Agent per request")

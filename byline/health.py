@@ -6,7 +6,11 @@
 - database: a trivial query answers;
 - cache: a key set in the shared cache (Redis or files) reads back, so the page cache and purges work;
 - journal: the pixel journal directory (settings.PIXEL_JOURNAL_DIR) exists or can be made, takes a file, and has
-  room for a journal file, without which the RSGI pixel answers 503 to every hit.
+  room for a journal file, without which the RSGI pixel answers 503 to every hit;
+- pixel_log, only on a host whose nginx answers the pixel (deploy/nginx/pixel-log.conf; settings.PIXEL_LOG_DIR
+  exists): the directory takes a file, and the log's reader has stored everything nginx logged up to
+  PIXEL_LOG_LAG_LIMIT seconds ago. nginx answers hits whatever happens behind it, so this is where a dead or
+  lagging reader, or a full disk, shows.
 
 A failing part is reported, never raised: the answer is a 503 naming it, not a 500. The answer names only the
 kind of error, as /healthz is public behind the front server; the full message goes to the log. It is never
@@ -29,6 +33,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from tracking.api import JOURNAL_FILE_BYTES as FILE_BYTES
+from tracking.api import pixel_log_lag
 
 logger = logging.getLogger(__name__)
 
@@ -67,13 +72,30 @@ def check_journal():
         raise Unhealthy(f"less than {FILE_BYTES // 2**20} MB free for journal files")
 
 
+def check_pixel_log():
+    directory = Path(settings.PIXEL_LOG_DIR)
+    with tempfile.NamedTemporaryFile(dir=directory, prefix=".healthz-", suffix=".tmp") as probe:  # not *.log
+        probe.write(b"ok\n")
+        probe.flush()
+    disk = os.statvfs(directory)
+    if disk.f_bavail * disk.f_frsize < FILE_BYTES:
+        raise Unhealthy(f"less than {FILE_BYTES // 2**20} MB free for the pixel log")
+    lag = pixel_log_lag()
+    if lag is None or lag > settings.PIXEL_LOG_LAG_LIMIT:
+        raise Unhealthy("its reader has stored nothing yet" if lag is None
+                        else f"its reader is {lag:.0f} s behind")
+
+
 CHECKS = {"database": check_database, "cache": check_cache, "journal": check_journal}
 
 
 def run_checks():
     """{part: "ok" or "error: <kind>"} for every part, each checked whatever happened to the others."""
     results = {}
-    for name, check in CHECKS.items():
+    checks = dict(CHECKS)
+    if Path(settings.PIXEL_LOG_DIR).is_dir():
+        checks["pixel_log"] = check_pixel_log
+    for name, check in checks.items():
         try:
             check()
         except Exception as error:

@@ -23,6 +23,7 @@ from .filters import (
 )
 from .journal import FILE_BYTES as JOURNAL_FILE_BYTES
 from .models import Copy, Cursor, Rollup
+from .nginx_log import stored_lag as pixel_log_lag
 from .pixel import GIF, GIF_HEADERS_WITH_LENGTH
 from .recorder import GroupCommitRecorder
 from .reports import copies_report, most_popular, site_overview
@@ -32,6 +33,6 @@ __all__ = [
     "BATCH", "BOT", "GIF", "GIF_HEADERS_WITH_LENGTH", "JOURNAL_FILE_BYTES", "MALFORMED", "NO_USER_AGENT", "PREFETCH",
     "RATE_LIMIT", "REASONS", "UNKNOWN_STORY", "VIEW_GAP", "Copy", "Cursor", "GroupCommitRecorder", "RateCap", "Rollup",
     "add_counts", "bar_chart", "client_ip", "copies_report", "drain", "host_of", "hour_of", "is_partner_preview",
-    "most_popular", "neutralise", "normalize", "not_a_reader", "our_host", "period_from", "site_overview",
-    "visitor_key",
+    "most_popular", "neutralise", "normalize", "not_a_reader", "our_host", "period_from", "pixel_log_lag",
+    "site_overview", "visitor_key",
 ]

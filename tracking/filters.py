@@ -142,8 +142,11 @@ class RateCap:
         self.limit, self.window = limit, window
         self._counts, self._started = {}, time.monotonic()
 
-    def allow(self, visitor):
-        now = time.monotonic()
+    def allow(self, visitor, now=None):
+        """`now`: the hit's time in seconds, for hits read after the fact; this process's clock otherwise.
+        One cap is fed from one clock."""
+        if now is None:
+            now = time.monotonic()
         if now - self._started > self.window:
             self._counts, self._started = {}, now
         counts = self._counts

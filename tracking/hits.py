@@ -65,8 +65,11 @@ def utc_now(utc=UTC):
     return datetime.now(utc)  # timezone.now() without its look-up of settings.USE_TZ (always on here)
 
 
-def hit_from_request(environ, now=None):
-    """The Hit row for one pixel request: which story and copy, whose visit, or why it does not count."""
+def hit_from_request(environ, now=None, replayed=False):
+    """The Hit row for one pixel request: which story and copy, whose visit, or why it does not count.
+
+    `replayed`: the request was answered earlier, at `now` (tracking.nginx_log), so the rate cap goes by that
+    time rather than this process's clock: a backlog read in seconds is not a reload loop."""
     now = now or utc_now()
     row = {"received_at": now, "story_id": None, "via": "", "copy": "", "visitor": "", "filtered": ""}
     parsed = _parse_path(environ.get("PATH_INFO", ""))
@@ -104,7 +107,8 @@ def hit_from_request(environ, now=None):
     row["filtered"] = (
         filters.not_a_reader(environ, user_agent)
         or (filters.PARTNER_PREVIEW if is_partner_preview(page_url or referrer) else "")
-        or (filters.RATE_LIMIT if not rate_cap.allow(row["visitor"]) else "")
+        or (filters.RATE_LIMIT if not rate_cap.allow(row["visitor"], now.timestamp() if replayed else None)
+            else "")
         or (filters.COPY_FLOOD if not copy_cap.allow(ip, user_agent, story_id, copy_url, now.date()) else "")
     )
     return row

@@ -331,6 +331,11 @@ PIXEL_COPIES_PER_BLOCK = int(os.environ.get("BYLINE_PIXEL_COPIES_PER_BLOCK", "20
 # Where the pixel journals each hit before answering (tracking.journal): a local disk, shared by every
 # worker process on the host.
 PIXEL_JOURNAL_DIR = Path(os.environ.get("BYLINE_PIXEL_JOURNAL_DIR", VAR_DIR / "pixel-journal"))
+# Where nginx writes the pixel log it answers from, in the shape of deploy/nginx/pixel-log.conf
+# (tracking.nginx_log; read by `manage.py ingest_pixel_log`).
+PIXEL_LOG_DIR = Path(os.environ.get("BYLINE_PIXEL_LOG_DIR", VAR_DIR / "pixel-log"))
+# /healthz fails when the log's reader has stored nothing nginx logged in this many seconds.
+PIXEL_LOG_LAG_LIMIT = float(os.environ.get("BYLINE_PIXEL_LOG_LAG_LIMIT", "30"))
 # The name this host's journals carry (several pixel servers on one database tell their journals apart by it).
 PIXEL_HOST_NAME = os.environ.get("BYLINE_PIXEL_HOST_NAME", "")
 # Counting hits in the order they were received (tracking/counting.py): hits younger than this many seconds

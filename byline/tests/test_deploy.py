@@ -30,6 +30,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,8 +216,9 @@ def self_signed_certificate(directory):
     return certificate, key
 
 
-def front_for(directory, var_dir):
-    """deploy/nginx/byline.conf for this machine, inside a minimal nginx.conf of its own."""
+def front_for(directory, var_dir, pixel="pixel-proxy.conf"):
+    """deploy/nginx/byline.conf for this machine, inside a minimal nginx.conf of its own, with `pixel` (one of
+    deploy/nginx's two /pixel/ snippets) as its byline-pixel.conf."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "tmp").mkdir(exist_ok=True)
     certificate, key = self_signed_certificate(directory)
@@ -236,11 +238,15 @@ def front_for(directory, var_dir):
         (f"/etc/letsencrypt/live/{PUBLIC}/fullchain.pem", str(certificate), 1),
         (f"/etc/letsencrypt/live/{PUBLIC}/privkey.pem", str(key), 1),
         ("alias /srv/byline/var/", f"alias {var_dir}/", 2),
+        ("include /etc/nginx/snippets/byline-pixel.conf;", f"include {directory}/byline-pixel.conf;", 1),
     ]:
         assert site.count(old) == times, f"{SITE_FILE} no longer has {old!r} {times} time(s): update this test"
         site = site.replace(old, new)
     assert "/srv/byline" not in site and re.search(r"listen\s+(\[::\]:)?(80|443)\b", site) is None
     (directory / "byline.conf").write_text(site)
+    snippet = (SITE_FILE.parent / pixel).read_text().replace("/srv/byline/var/", f"{var_dir}/")
+    assert "/srv/byline" not in snippet
+    (directory / "byline-pixel.conf").write_text(snippet)
 
     mime_types = Path("/etc/nginx/mime.types")  # Debian's, as /etc/nginx/nginx.conf includes it
     assert mime_types.exists(), f"{mime_types} is missing: run `make test` (scripts/ensure-nginx installs nginx)"
@@ -326,8 +332,9 @@ def fetch(front, path, *, https=True, host=PUBLIC, headers=None):
 # ---- The tests
 
 
-def test_the_shipped_nginx_site_passes_nginx_t(tmp_path):
-    front = front_for(tmp_path / "nginx", tmp_path / "var")
+@pytest.mark.parametrize("pixel", ["pixel-proxy.conf", "pixel-log.conf"])
+def test_the_shipped_nginx_site_passes_nginx_t(tmp_path, pixel):
+    front = front_for(tmp_path / "nginx", tmp_path / "var", pixel)
     out = subprocess.run(nginx_command(front, "-t"), capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert "test is successful" in out.stderr
@@ -459,3 +466,86 @@ def test_a_killed_pixel_worker_is_replaced_within_5_seconds_and_no_answered_hit_
         for thread in load.threads:
             if thread.is_alive():
                 thread.join(10)
+
+
+def test_nginx_answers_the_pixel_and_every_logged_hit_is_stored_once(installation, tmp_path):
+    """deploy/nginx/pixel-log.conf: nginx answers /pixel/ with its own GIF and logs each hit; the reader of
+    deploy/byline-pixel-log.service, SIGKILLed mid-load and started again, stores every answered hit once."""
+    text = (DEPLOY / "byline-pixel-log.service").read_text()
+    command = shlex.split(re.search(r"^ExecStart=(.*)$", text, re.MULTILINE).group(1))
+    assert command[:3] == ["/srv/byline/.venv/bin/python", "manage.py", "ingest_pixel_log"], command
+    command[0] = PYTHON
+    # Its own directory (deploy/README.md has the operator make var/pixel-log): where the directory exists,
+    # /healthz checks the log's reader too, and the other tests here share the installation.
+    log_dir = tmp_path / "pixel-log"
+    log_dir.mkdir()
+    env = {**installation.env, "BYLINE_PIXEL_LOG_DIR": str(log_dir)}
+    front = front_for(tmp_path / "nginx", installation.var_dir, "pixel-log.conf")
+    snippet = front.directory / "byline-pixel.conf"
+    assert snippet.read_text().count(f"{installation.var_dir}/pixel-log") == 2
+    snippet.write_text(snippet.read_text().replace(f"{installation.var_dir}/pixel-log", str(log_dir)))
+    first = 10_000_000  # pages of their own in the module's database
+    numbers, lock, stop = iter(range(first, first + 10**6)), threading.Lock(), threading.Event()
+    answered, other = set(), []
+
+    def send():
+        while not stop.is_set():
+            with lock:
+                n = next(numbers)
+            status, headers, body = fetch(front, f"{installation.pixel_path}?url={quote(PARTNER + str(n), safe='')}",
+                                          headers={"User-Agent": BROWSER.replace("537.36", f"537.{n}")})
+            ok = (status == 200 and body[:6] == b"GIF89a" and len(body) == 43
+                  and headers["Content-Type"] == "image/gif" and "no-store" in headers["Cache-Control"]
+                  and headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+                  and headers["X-Content-Type-Options"] == "nosniff")
+            with lock:
+                (answered.add(n) if ok else other.append((status, dict(headers), body[:100])))
+
+    def start_reader():
+        log = open(tmp_path / "pixel-log-reader.log", "ab")
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def count():
+        with lock:
+            return len(answered)
+
+    def stored():
+        return dict(installation.db.rows(
+            f"SELECT copy, COUNT(*) FROM tracking_hit WHERE story_id = {installation.story_id} "
+            f"AND copy LIKE '{PARTNER}%' AND LENGTH(copy) = {len(PARTNER) + len(str(first))} GROUP BY copy"))
+
+    senders = [threading.Thread(target=send, daemon=True) for _ in range(4)]
+    reader = None
+    try:
+        with running_nginx(front):
+            reader = start_reader()
+            for thread in senders:
+                thread.start()
+            wait_until(lambda: count() >= 400 and stored(), 60, lambda: "no hit stored within 60 s")
+            os.killpg(reader.pid, signal.SIGKILL)  # mid-batch, with lines it has not read
+            reader.wait(10)
+            wait_until(lambda: count() >= 800, 60, lambda: "nginx stopped answering")  # hits answered meanwhile
+            reader = start_reader()
+            wait_until(lambda: count() >= 1200, 60, lambda: "nginx stopped answering")
+            stop.set()
+            for thread in senders:
+                thread.join(20)
+            assert not other, f"{len(other)} answers other than the GIF, e.g. {other[:2]}"
+            wait_until(lambda: len(stored()) >= len(answered), 60,
+                       lambda: f"{len(answered) - len(stored())} of {len(answered)} answered hits not stored")
+            time.sleep(1)  # anything stored twice would be by now
+            reader.send_signal(signal.SIGTERM)
+            assert reader.wait(30) == 0, (tmp_path / "pixel-log-reader.log").read_text()[-3000:]
+        pages = {int(copy[len(PARTNER):]): times for copy, times in stored().items()}
+        assert pages.keys() == answered, "every answered hit stored, and nothing nobody was answered"
+        assert set(pages.values()) == {1}, "each once"
+        counted = installation.db.rows(
+            f"SELECT COUNT(*) FROM tracking_hit WHERE story_id = {installation.story_id} AND filtered = '' "
+            f"AND copy LIKE '{PARTNER}%' AND LENGTH(copy) = {len(PARTNER) + len(str(first))}")[0][0]
+        assert counted == len(answered), "each a reader's hit, as the pixel server would have stored it"
+        print(f"\n{len(answered)} hits answered by nginx, the reader SIGKILLed once: each stored once")
+    finally:
+        stop.set()
+        if reader is not None and reader.poll() is None:
+            os.killpg(reader.pid, signal.SIGKILL)

@@ -2,14 +2,18 @@
 
 import json
 import socket
+from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import OperationalError, connection
 from django.test import override_settings
+from django.utils import timezone
 
 from byline.edge import PageCache
+from tracking.models import JournalMark
+from tracking.nginx_log import NginxPixelLog
 
 from .test_edge import call
 
@@ -20,6 +24,13 @@ pytestmark = pytest.mark.django_db
 def journal_dir(tmp_path, settings):
     settings.PIXEL_JOURNAL_DIR = tmp_path / "pixel-journal"
     return settings.PIXEL_JOURNAL_DIR
+
+
+@pytest.fixture(autouse=True)
+def pixel_log_dir(tmp_path, settings):
+    """Where nginx would write its pixel log (deploy/nginx/pixel-log.conf): absent unless a test makes it."""
+    settings.PIXEL_LOG_DIR = tmp_path / "pixel-log"
+    return settings.PIXEL_LOG_DIR
 
 
 @pytest.fixture
@@ -110,3 +121,15 @@ def test_never_cached_by_the_page_cache_or_anyone_else(app, tmp_path, settings):
 def test_head_answers_like_get(app):
     head = call(app, "/healthz", method="HEAD")
     assert head.status_code == 200 and head.body == b""
+
+
+def test_where_nginx_answers_the_pixel_its_log_reader_must_keep_up(app, pixel_log_dir, tmp_path):
+    pixel_log_dir.mkdir()  # this host's nginx answers /pixel/ and logs it
+    assert health(app) == (503, {"status": "down", "checks": {
+        "database": "ok", "cache": "ok", "journal": "ok", "pixel_log": "error: its reader has stored nothing yet"}})
+    NginxPixelLog(pixel_log_dir).ingest()
+    assert health(app)[1]["checks"]["pixel_log"] == "ok"
+    assert [path.name for path in pixel_log_dir.iterdir()] == [], "the probe file is removed, and named not *.log"
+    JournalMark.objects.update(stored_until=timezone.now() - timedelta(minutes=2))  # the reader died
+    status, body = health(app)
+    assert status == 503 and body["checks"]["pixel_log"] == "error: its reader is 120 s behind"

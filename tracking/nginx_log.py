@@ -1,0 +1,238 @@
+"""Pixel hits that nginx answered itself: its pixel log read into `tracking_hit`.
+
+In the shape `deploy/nginx/pixel-log.conf` sets up, nginx answers every /pixel/ request with its built-in
+43-byte GIF and appends one JSON line per request to a file of the minute (`<dir>/<date>-<hhmm>.log`,
+`log_format byline_pixel`). `manage.py ingest_pixel_log` (the byline-pixel-log service) reads those lines in
+order, turns each into the environ `hit_from_request` reads, so that every filter and cap applies as in the
+pixel server, and stores the rows together with how far into each file the database holds them
+(`JournalMark`, in the same transaction, as the pixel server's journal does): a killed or restarted reader
+goes on from there, and stores each line once. A file is deleted once everything in it is stored and nginx
+has moved on to a newer one, so readers' addresses stay on the host's disk for a minute or two.
+
+Why: answering from nginx costs nginx a static answer and one write, and the Python work is done in
+batches behind it (docs/performance.md, "Tenth session"). What it gives up: nginx logs a hit after
+answering it, so a disk full or an nginx worker killed between the two loses that hit, which the pixel server
+(journal first, answer after) never does.
+
+    nginx: GIF answered, line appended -> NginxPixelLog.ingest() -> hit_from_request() -> write_batch():
+                                                                  hits + marks, one transaction
+"""
+
+import json
+import logging
+import os
+import socket
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import unquote
+
+from django.conf import settings
+
+from .hits import hit_from_request, unreadable
+from .models import JournalMark
+from .recorder import Marks
+from .writers import write_batch
+
+logger = logging.getLogger(__name__)
+
+SUFFIX = ".log"
+# The keys of a line (deploy/nginx/pixel-log.conf's log_format) and the environ keys they fill.
+FIELDS = {
+    "m": "REQUEST_METHOD",
+    "a": "REMOTE_ADDR",
+    "ua": "HTTP_USER_AGENT",
+    "ref": "HTTP_REFERER",
+    "xff": "HTTP_X_FORWARDED_FOR",
+    "sp": "HTTP_SEC_PURPOSE",
+    "p": "HTTP_PURPOSE",
+    "xp": "HTTP_X_PURPOSE",
+    "xm": "HTTP_X_MOZ",
+}
+TIME, URI = "t", "u"  # nginx's $msec (seconds since the epoch, to the millisecond) and $request_uri
+# nginx takes a line's time and then writes it; its workers' lines may land in a file out of that order by as
+# much as a worker can be held up in between. A line older than this is in its file once the file is read.
+WRITE_LAG = 1.0
+MAX_LINE = 64 * 1024  # nginx refuses request lines and headers over 8 KB each (large_client_header_buffers)
+
+
+def environ_of(line):
+    """The request of one log line as `hit_from_request` reads it, and when nginx answered it."""
+    record = json.loads(line.decode("utf-8", "replace"))
+    received_at = datetime.fromtimestamp(float(record[TIME]), UTC)
+    path, _, query = str(record.get(URI, "")).partition("?")
+    environ = {"PATH_INFO": unquote(path, errors="replace"), "QUERY_STRING": query}
+    for key, name in FIELDS.items():
+        value = record.get(key)
+        if value:
+            environ[name] = str(value)
+    return environ, received_at
+
+
+def row_of(line):
+    """The Hit row of one log line (None for a request the pixel does not store: HEAD), and whether its time
+    is nginx's. A line that cannot be read is stored as a malformed hit, as the pixel server stores a request
+    it cannot read, timed when it is read."""
+    try:
+        environ, received_at = environ_of(line)
+    except (ValueError, TypeError, KeyError, OverflowError, AttributeError):
+        logger.warning("Unreadable line in the nginx pixel log: %r", line[:200])
+        return unreadable(), False
+    if environ.get("REQUEST_METHOD", "GET") != "GET":
+        return None, True
+    try:
+        return hit_from_request(environ, received_at, replayed=True), True
+    except Exception:
+        logger.exception("Pixel log line could not be read")
+        return unreadable(received_at), True
+
+
+def host_name():
+    """This host's name on its marks, as on its pixel journals': several hosts share one database."""
+    return settings.PIXEL_HOST_NAME or socket.gethostname()
+
+
+def stored_lag(host=None, now=None):
+    """Seconds since this host's log reader last said every line nginx had written was stored (the freshest
+    of its marks); None if it never did."""
+    prefix = f"nginx:{host_name() if host is None else host}:"
+    newest = (JournalMark.objects.filter(journal__startswith=prefix).order_by("-stored_until")
+              .values_list("stored_until", flat=True).first())
+    return None if newest is None else ((now or datetime.now(UTC)) - newest).total_seconds()
+
+
+class NginxPixelLog:
+    """Reads the minute files of one host's nginx pixel log into the database.
+
+    `ingest()` stores every complete line not yet stored, in batches of up to `batch_lines`, each with the
+    marks of every file still on disk (their positions and the time before which every line nginx wrote is
+    stored), then deletes the files nginx has left behind for `keep_seconds` once they are stored. `run()`
+    does that until told to stop, and commits the marks alone when there is nothing new (a heartbeat: the
+    counting job waits for this host's lines while it is fresh, tracking.counting)."""
+
+    def __init__(self, directory=None, host=None, batch_lines=5000, keep_seconds=60.0, heartbeat=1.0,
+                 write=write_batch):
+        self.directory = Path(directory or settings.PIXEL_LOG_DIR)
+        host = host_name() if host is None else host
+        self.prefix = f"nginx:{host}:"  # JournalMark.journal of each file: the host, then the file's name
+        self.batch_lines, self.keep_seconds, self.heartbeat, self.write = batch_lines, keep_seconds, heartbeat, write
+        self._committed_at = float("-inf")  # time.monotonic() of the last commit
+        self.positions = None  # mark name: bytes stored
+        self._forget = []
+
+    def load_positions(self):
+        self.positions = dict(JournalMark.objects.filter(journal__startswith=self.prefix)
+                              .values_list("journal", "position"))
+
+    def files(self):
+        return sorted(self.directory.glob("*" + SUFFIX))
+
+    def ingest(self):
+        """Store what nginx has written since the last call; the number of lines read."""
+        if self.positions is None:
+            self.load_positions()
+        started = time.time()  # nginx's clock: a line older than this (less WRITE_LAG) is in a file below
+        files = self.files()
+        names = {self.prefix + path.name for path in files} | {self.prefix}
+        self._forget += [name for name in self.positions if name not in names]  # deleted before a crash
+        for name in self._forget:
+            self.positions.pop(name, None)
+        read, batch = 0, None  # batch: the last one read, committed once it is known whether more follows
+        for path in files:
+            name = self.prefix + path.name
+            position = self.positions.setdefault(name, 0)
+            with path.open("rb") as file:
+                size = os.fstat(file.fileno()).st_size
+                if size < position:  # not what nginx does; re-reading would store lines twice
+                    logger.error("%s is shorter than the %d bytes already stored from it; left as it is", path,
+                                 position)
+                    continue
+                file.seek(position)
+                while True:
+                    lines, used = self._read(file)
+                    if not used:
+                        break
+                    if batch is not None:  # more lines follow it: stored as far as its newest line
+                        self._commit(*batch)
+                    rows, newest = self._rows(lines, started)
+                    position += used
+                    self.positions[name] = position
+                    batch = (rows, dict(self.positions), min(newest, started) - WRITE_LAG)
+                    read += len(lines)
+        # Every file read to its end: every line written before `started` is stored. With nothing new, a
+        # heartbeat once a second (or the marks of deleted files to forget).
+        if batch is not None or self._forget or time.monotonic() - self._committed_at >= self.heartbeat:
+            self._commit(batch[0] if batch else [], dict(self.positions) or {self.prefix: 0},
+                         started - WRITE_LAG)
+        self._delete_stored(files)
+        return read
+
+    def _rows(self, lines, started):
+        """The rows of `lines`, and the newest time nginx gave one (`started` if none had one)."""
+        rows, newest = [], None
+        for line in lines:
+            row, timed = row_of(line)
+            if row is None:
+                continue
+            if timed:
+                newest = max(newest or 0.0, row["received_at"].timestamp())
+            elif newest is not None:  # as of the line before it, which nginx wrote just before
+                row["received_at"] = datetime.fromtimestamp(newest, UTC)
+            rows.append(row)
+        return rows, started if newest is None else newest
+
+    def _read(self, file):
+        """Up to `batch_lines` complete lines from the file's position, and the bytes they take. A line longer
+        than nginx ever writes is read as an empty one (stored as a malformed hit)."""
+        lines, used = [], 0
+        while len(lines) < self.batch_lines:
+            start = file.tell()
+            line = file.readline(MAX_LINE)
+            if len(line) == MAX_LINE and not line.endswith(b"\n"):
+                while line and not line.endswith(b"\n"):
+                    line = file.readline(MAX_LINE)
+                if not line:  # its end is not written yet
+                    file.seek(start)
+                    break
+                line = b""
+            elif not line.endswith(b"\n"):  # half written, or nothing yet: read again next time
+                file.seek(start)
+                break
+            lines.append(line)
+            used += file.tell() - start
+        return lines, used
+
+    def _commit(self, rows, positions, stored_until):
+        marks = Marks(datetime.fromtimestamp(stored_until, UTC), positions)
+        forget, self._forget = self._forget, []
+        delay = 0.05
+        while True:
+            try:
+                self.write(rows, marks, forget)
+                self._committed_at = time.monotonic()
+                return
+            except Exception:
+                # Nothing of the batch is stored: the same lines again, from the same positions.
+                logger.exception("Could not store %d pixel hits from the nginx log; trying again", len(rows))
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _delete_stored(self, files):
+        """Delete files whose every line is stored, once nginx writes to a newer one."""
+        now = time.time()
+        for path in files[:-1]:
+            name = self.prefix + path.name
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            if self.positions.get(name) == stat.st_size and now - stat.st_mtime > self.keep_seconds:
+                path.unlink()
+                self.positions.pop(name, None)
+                self._forget.append(name)
+
+    def run(self, stop, idle=0.2):
+        """Ingest until `stop` (a threading.Event) is set; a pause of `idle` seconds when nothing was new."""
+        while not stop.is_set():
+            if not self.ingest():
+                stop.wait(idle)
