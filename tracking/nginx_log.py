@@ -60,12 +60,10 @@ def environ_of(line):
     """The request of one log line as `hit_from_request` reads it, and when nginx answered it."""
     record = json.loads(line.decode("utf-8", "replace"))
     received_at = datetime.fromtimestamp(float(record[TIME]), UTC)
-    path, _, query = str(record.get(URI, "")).partition("?")
-    environ = {"PATH_INFO": unquote(path, errors="replace"), "QUERY_STRING": query}
-    for key, name in FIELDS.items():
-        value = record.get(key)
-        if value:
-            environ[name] = str(value)
+    # nginx writes every field as a string (a line it did not write may fail in hit_from_request instead)
+    environ = {name: value for key, name in FIELDS.items() if (value := record.get(key))}
+    path, _, environ["QUERY_STRING"] = record.get(URI, "").partition("?")
+    environ["PATH_INFO"] = unquote(path, errors="replace") if "%" in path else path
     return environ, received_at
 
 
