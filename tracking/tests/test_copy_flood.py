@@ -16,20 +16,13 @@ from tracking.models import Copy, FilteredCount, Hit, Rollup
 
 from .helpers import BROWSER, inline_pixel, request
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_caps")]
 HITS = 10_000
 
 
 @pytest.fixture
 def story(news):
     return StoryPageFactory(parent=news)
-
-
-@pytest.fixture(autouse=True)
-def fresh_caps(monkeypatch):
-    """This test's own caps, as a process that just started has them (the defaults of the settings)."""
-    monkeypatch.setattr("tracking.hits.copy_cap", filters.CopyCap(per_reader=20, per_block=200))
-    monkeypatch.setattr("tracking.hits.rate_cap", filters.RateCap(limit=30))
 
 
 @pytest.fixture

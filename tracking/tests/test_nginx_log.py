@@ -22,14 +22,8 @@ from tracking.writers import write_batch
 
 from .helpers import BROWSER
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_caps")]
 SHIPPED = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "nginx", "byline.conf")
-
-
-@pytest.fixture(autouse=True)
-def fresh_caps(monkeypatch):
-    monkeypatch.setattr("tracking.hits.copy_cap", filters.CopyCap(per_reader=20, per_block=200))
-    monkeypatch.setattr("tracking.hits.rate_cap", filters.RateCap(limit=30))
 
 
 @pytest.fixture
