@@ -58,6 +58,7 @@ def test_a_wire_story_shows_the_reason_and_no_button(live_site, news, clipboard_
     box = page.locator(".republish-box")
     assert "This story originated with JTA and is not available for republishing." in box.inner_text()
     assert page.get_by_role("link", name="Republish This Story").count() == 0
+    assert box.get_by_role("heading").inner_text() == "About Republishing", "no invitation to republish it"
 
 
 def test_without_javascript_the_button_leads_to_the_republish_page(live_site, news, chromium):
