@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import models
+from django.http import Http404
 from django.utils.cache import patch_cache_control
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -196,7 +197,14 @@ class SectionPage(CachedPage):
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         paginator = Paginator(self.stories().select_related("lead_image").defer_streamfields(), 20)
-        stories = paginator.get_page(request.GET.get("page"))
+        # As byline/edge.py keys the page cache: a number from 2 up is that page, anything else page 1. Past
+        # the last page a 404 (never cached), not the last page again: Django's get_page() answered ?page=0
+        # and ?page=999 with the last page, which the cache then kept under page 1's address or a new one.
+        number = request.GET.get("page", "").strip()
+        number = int(number) if re.fullmatch(r"[0-9]{1,5}", number) and int(number) > 1 else 1
+        if number > paginator.num_pages:
+            raise Http404("No such page of this section")
+        stories = paginator.page(number)
         stories.object_list = with_card_images(stories.object_list)
         context["stories"] = stories
         return context

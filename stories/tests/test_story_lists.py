@@ -85,3 +85,18 @@ def test_story_pages_draw_their_lists_from_one_pool_until_a_page_changes(client,
     assert client.get(second.url).context["most_popular"][0] == newer
     newer.unpublish()
     assert newer not in client.get(second.url).context["most_popular"]
+
+
+def test_a_section_pages_its_stories_and_has_no_page_past_the_last(client, news):
+    for n in range(25):
+        StoryPageFactory(parent=news, title=f"Harbor story {n}")
+    first = client.get(news.url)
+    assert first.status_code == 200 and first.content.decode().count("Harbor story") == 20
+    second = client.get(news.url + "?page=2")
+    assert second.status_code == 200 and second.content.decode().count("Harbor story") == 5
+    for past in ("3", "999", "99999"):
+        assert client.get(news.url + f"?page={past}").status_code == 404, past
+    # What the page cache keys as page 1 (byline/edge.py) is page 1, never the last page under its address.
+    for odd in ("0", "1", "x", "-2", "²", " "):
+        response = client.get(news.url, {"page": odd})
+        assert response.status_code == 200 and response.content.decode().count("Harbor story") == 20, odd
