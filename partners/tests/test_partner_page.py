@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from republish.pixel import partner_via
-from stories.factories import StoryPageFactory
+from stories.factories import SectionPageFactory, StoryPageFactory
 from tracking.api import Copy
 from tracking.counting import count_all_new_hits
 from tracking.factories import hit
@@ -109,3 +109,13 @@ def test_copy_addresses_are_shown_as_inert_text(client, story, gazette):
     count_all_new_hits(now=timezone.now() + timedelta(minutes=1))
     html = page(client, gazette).content.decode()
     assert "<script>alert(1)" not in html
+
+
+def test_only_a_keys_shape_is_taken_from_the_sites_own_pages_under_partners(client, home, gazette):
+    ours = SectionPageFactory(parent=home, title="Our Partners", slug="partners")
+    child = StoryPageFactory(parent=ours, title="Meet the Coastline Courier", slug="meet-the-coastline-courier")
+    assert client.get("/partners/").status_code == 200
+    page = client.get(child.url)
+    assert child.url == "/partners/meet-the-coastline-courier/"
+    assert page.status_code == 200 and "Meet the Coastline Courier" in page.content.decode()
+    assert client.get(f"/partners/{gazette.key}/").status_code == 200, "a partner's key still reaches its page"
