@@ -28,6 +28,8 @@ class Change(models.Model):
     before_revision_id = models.BigIntegerField(null=True, blank=True)
     after_revision_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its copies got their notices (the send_notices job); empty until then.")
 
     class Meta:
         ordering = ["story_id", "version", "pk"]

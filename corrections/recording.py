@@ -8,20 +8,24 @@ was filled in or rewritten: that publication is one `Change`, with its words, th
 changed, both revisions and the story's next version (`StoryPage.version`, written with a queryset update so
 that publishing is not set off again). A first publication changes nothing partners hold.
 
-Then every copy of the story (tracking's copies with an http(s) address, and the `partner:<id>` copies a
-partner's feed pixel counted without one) gets a `Notice`, once per change and copy, naming the partner that
-runs the copy, or nobody. Partners are told by email (one message to all their contacts) and, when they have
-one, at their webhook: both through the outbox (`corrections.outbox.enqueue`), whose idempotency keys make a
-second run add nothing. What the messages say is in `corrections.notices`.
+Then, in the `send_notices` job (`notify_pending`; not in the editor's publishing request, as a story with
+many copies means a handout built per partner), every copy of the story (tracking's copies with an http(s)
+address, and the `partner:<id>` copies a partner's feed pixel counted without one) gets a `Notice`, once per
+change and copy, naming the partner that runs the copy, or nobody. Partners are told by email (one message to
+all their contacts) and, when they have one, at their webhook: both through the outbox
+(`corrections.outbox.enqueue`), whose idempotency keys make a second run add nothing. What the messages say is
+in `corrections.notices`.
 
 Everything here may run twice for the same publication (the signal sent again, a retry): the change is found
 by its story and new revision, notices by change and copy, messages by their keys.
 """
 
 import difflib
+import logging
 
 from django.db import transaction
 from django.db.models import Max, Q
+from django.utils import timezone
 from django.utils.formats import date_format
 from wagtail.models import PageLogEntry, Revision
 
@@ -34,6 +38,8 @@ from tracking.api import Copy
 from . import notices
 from .models import Change, Message, Notice
 from .outbox import enqueue, idempotency_key
+
+logger = logging.getLogger(__name__)
 
 # The log entries of a publication, whose revision was the live one: used when the story was not live just
 # before (unpublished, then published again), to compare with what partners last had.
@@ -202,11 +208,30 @@ def queued(notice, channel, recipient):
     return Message.objects.filter(idempotency_key=key).exists()
 
 
+def notify_pending(limit=100):
+    """Step 2 for the changes whose copies have not been told yet, oldest first: what the `send_notices` job
+    does before it sends. A change whose notices fail stays pending for the next run; the others go on.
+    Returns how many changes were done."""
+    done = 0
+    for change in Change.objects.filter(notified_at__isnull=True).order_by("pk")[:limit]:
+        try:
+            notify(change)
+        except Exception:  # notify() adds only what is missing when run again
+            logger.exception("Corrections: the copies of story %s could not be told of change %s",
+                             change.story_id, change.pk)
+            continue
+        Change.objects.filter(pk=change.pk).update(notified_at=timezone.now())
+        done += 1
+    return done
+
+
 def record_publication(story, revision, previous_revision_id=None):
-    """Steps 1 and 2 for one publication: the change, if any, and its notices. Returns the change or None."""
+    """Steps 1 and 2 for one publication at once (commands, tests): the change, if any, and its notices.
+    Returns the change or None."""
     if previous_revision_id is None:
         previous_revision_id = previous_live_revision_id(story, revision)
     change = record_change(story, revision, previous_revision_id)
     if change is not None:
         notify(change)
+        Change.objects.filter(pk=change.pk).update(notified_at=timezone.now())
     return change

@@ -6,8 +6,9 @@ Two receivers:
   `page_published` comes after the page is saved, when the new revision is already the live one), and the
   version. The version is ours alone (`StoryPage.version` is not editable): a revision holds the version of
   when it was made, and publishing it must not write an older one back, so the saved value never goes down.
-- `page_published` of a story compares the new live revision with that one and records the change and its
-  notices. What goes wrong there is logged, never raised: the story is published whatever happens to them.
+- `page_published` of a story compares the new live revision with that one and records the change; its
+  notices are made by the `send_notices` job (corrections.recording.notify_pending), not in the editor's
+  request. What goes wrong here is logged, never raised: the story is published whatever happens to it.
 """
 
 import logging
@@ -19,7 +20,7 @@ from wagtail.signals import page_published
 
 from stories.models import StoryPage
 
-from .recording import BEFORE_PUBLISH, notify, previous_live_revision_id, record_change
+from .recording import BEFORE_PUBLISH, previous_live_revision_id, record_change
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +47,7 @@ def record_changes_on_publish(sender, instance, revision=None, **kwargs):
         return  # scheduled for later: recorded when it goes live
     try:
         with transaction.atomic():
-            change = record_change(instance, revision, previous_live_revision_id(instance, revision))
+            record_change(instance, revision, previous_live_revision_id(instance, revision))
     except Exception:
         logger.exception("Corrections: the publication of story %s (revision %s) could not be recorded",
                          instance.pk, revision.pk)
-        return
-    if change is None:
-        return
-    try:
-        with transaction.atomic():
-            notify(change)
-    except Exception:  # the change stands; notify(change) may be run again, it adds only what is missing
-        logger.exception("Corrections: the copies of story %s could not be told of change %s",
-                         instance.pk, change.pk)

@@ -6,6 +6,7 @@ import json
 from datetime import date
 
 import pytest
+from django.core.management import call_command
 from django.utils.formats import date_format
 from wagtail.signals import page_published
 
@@ -55,7 +56,8 @@ def story(news, newsroom, policy):
 
 
 def publish(story, body=None, correction=None, **fields):
-    """Publish `story` again as an editor does: the latest version, edited, saved as a revision, published."""
+    """Publish `story` again as an editor does: the latest version, edited, saved as a revision, published;
+    then the send_notices job's first step, as it runs within a minute (recording.notify_pending)."""
     page = StoryPage.objects.get(pk=story.pk)
     if body is not None:
         page.body = paragraphs(*body)
@@ -65,6 +67,7 @@ def publish(story, body=None, correction=None, **fields):
         setattr(page, name, value)
     revision = page.save_revision()
     revision.publish()
+    recording.notify_pending()
     return revision
 
 
@@ -223,6 +226,22 @@ def test_an_update_is_announced_as_one(story, gazette):
     assert "Update:\nWe added the council’s vote count." in email.body
     assert "The story's text is otherwise unchanged." in email.body
     assert json.loads(Message.objects.get(channel=Message.WEBHOOK).body)["event"] == "story.updated"
+
+
+def test_publishing_records_the_change_and_the_job_tells_the_copies(story, gazette):
+    CopyFactory(story=story, url="https://gazette.example/2026/05/harbor-budget/")
+    page = StoryPage.objects.get(pk=story.pk)
+    page.body = paragraphs(*FIXED)
+    page.corrections.add(Correction(date=DAY, text=CORRECTION))
+    page.save_revision().publish()
+    change = Change.objects.get()
+    assert change.notified_at is None and not Notice.objects.exists(), "no handout built in the editor's request"
+    call_command("send_notices", verbosity=0)
+    change.refresh_from_db()
+    assert change.notified_at is not None and Notice.objects.filter(change=change).count() == 1
+    assert Message.objects.filter(notice__change=change).count() == 2  # sent or queued: email and webhook
+    call_command("send_notices", verbosity=0)
+    assert Notice.objects.count() == 1, "a change is told once"
 
 
 # ---- nothing twice

@@ -3,10 +3,12 @@ import time
 from django.core.management.base import BaseCommand
 
 from corrections.delivery import send_due
+from corrections.recording import notify_pending
 
 
 class Command(BaseCommand):
-    help = "Send the corrections' notices that are due (email, webhooks); failed ones are retried for a day."
+    help = ("Make the notices of newly published corrections and updates, then send the notices that are due "
+            "(email, webhooks); failed ones are retried for a day.")
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true",
@@ -18,6 +20,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, once=False, limit=100, budget=None, verbosity=1, **options):
         started = time.monotonic()
+        changes = notify_pending()
+        if verbosity > 0 and changes:
+            self.stdout.write(f"Told the copies of {changes} new change(s).")
         while True:
             left = None if budget is None else budget - (time.monotonic() - started)
             if left is not None and left <= 0:
