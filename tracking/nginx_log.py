@@ -2,9 +2,9 @@
 
 In the shape `deploy/nginx/pixel-log.conf` sets up, nginx answers every /pixel/ request with its built-in
 43-byte GIF and appends one JSON line per request to a file of the minute (`<dir>/<date>-<hhmm>.log`,
-`log_format byline_pixel`). `manage.py ingest_pixel_log` (the byline-pixel-log service) reads those lines in
-order, turns each into the environ `hit_from_request` reads, so that every filter and cap applies as in the
-pixel server, and stores the rows together with how far into each file the database holds them
+`log_format byline_pixel` in byline.conf). `manage.py ingest_pixel_log` (the byline-pixel-log service) reads
+those lines in order, turns each into the environ `hit_from_request` reads, so that every filter and cap
+applies as in the pixel server, and stores the rows together with how far into each file the database holds them
 (`JournalMark`, in the same transaction, as the pixel server's journal does): a killed or restarted reader
 goes on from there, and stores each line once. A file is deleted once everything in it is stored and nginx
 has moved on to a newer one, so readers' addresses stay on the host's disk for a minute or two.
@@ -37,7 +37,7 @@ from .writers import write_batch
 logger = logging.getLogger(__name__)
 
 SUFFIX = ".log"
-# The keys of a line (deploy/nginx/pixel-log.conf's log_format) and the environ keys they fill.
+# The keys of a line (log_format byline_pixel in deploy/nginx/byline.conf) and the environ keys they fill.
 FIELDS = {
     "m": "REQUEST_METHOD",
     "a": "REMOTE_ADDR",
