@@ -76,9 +76,15 @@ def public_eligibility(story, policy):
     return eligibility
 
 
-def republishing_offer(story, policy, request=None, with_handout=True):
+# Where a story page's context keeps the story's public eligibility (republish.wagtail_hooks), for its box.
+ELIGIBILITY = "republish_eligibility"
+
+
+def republishing_offer(story, policy, request=None, with_handout=True, eligibility=None):
     """The offer for `story`; `with_handout=False` leaves the handout out (it is built from the whole body
-    again), for the story page's dialog, which fetches it from the JSON endpoint when a partner opens it."""
-    eligibility = public_eligibility(story, policy)
+    again), for the story page's dialog, which fetches it from the JSON endpoint when a partner opens it.
+    `eligibility`: `public_eligibility(story, policy)` when the caller has it already."""
+    if eligibility is None:
+        eligibility = public_eligibility(story, policy)
     handout = build_handout(story, policy, request) if eligibility and with_handout else None
     return Offer(eligibility, policy, handout, story.get_full_url(request), story, request)

@@ -2,7 +2,7 @@ from django import template
 
 from republish import pixel
 from republish.models import RepublishingPolicy
-from republish.offer import republishing_offer
+from republish.offer import ELIGIBILITY, republishing_offer
 
 register = template.Library()
 
@@ -12,7 +12,8 @@ def republish_box(context, story):
     """The "Republish This Story" box for the end of a story page. Its dialog fetches the handout from
     `/republish/ID.json` when it opens: few readers open it, and building it costs as much again as the body."""
     request = context["request"]
-    offer = republishing_offer(story, RepublishingPolicy.for_request(request), request, with_handout=False)
+    offer = republishing_offer(story, RepublishingPolicy.for_request(request), request, with_handout=False,
+                               eligibility=context.get(ELIGIBILITY))
     return {"story": story, "offer": offer}
 
 

@@ -6,6 +6,7 @@ from wagtail.models import PageViewRestriction
 
 from byline.edge import PageCache
 from byline.tests.test_edge import call
+from republish import offer
 from stories.factories import OriginFactory, StoryPageFactory
 from stories.models import Origin
 
@@ -61,6 +62,16 @@ def test_the_story_page_leaves_the_handout_to_the_dialog_which_fetches_it_as_it_
     handout = client.get(f"/republish/{story.pk}.json").json()
     assert "/pixel/" in handout["html"] and "/pixel/" + str(story.pk) + "/html/" not in html
     assert "This story was originally published by" not in html
+
+
+def test_the_story_page_decides_whether_the_story_may_travel_once(client, news, monkeypatch):
+    asked = []
+    decide = offer.is_republishable
+    monkeypatch.setattr(offer, "is_republishable", lambda *args, **kwargs: asked.append(1) or decide(*args, **kwargs))
+    story = StoryPageFactory(parent=news)
+    response = client.get(story.url)
+    assert response.status_code == 200 and "republish-button" in response.content.decode()
+    assert len(asked) == 1, "the footer's promise and the box at the end read one decision"
 
 
 def test_publishing_a_story_again_purges_its_cached_republish_page_and_json(news):
