@@ -215,6 +215,7 @@ def story_content(story, policy, request, site, newsroom):
         "license_url": policy.license_url,
         "guidelines_url": urljoin(base_url, reverse("republish-page", args=[story.pk])),
         "corrections": corrections(story, base_url),
+        "update_note": " ".join((story.update_note or "").split()),
         "first_published": iso(story.first_published_at),
         "version_created": iso(version_created(story)),
         "revision": story.live_revision_id or 0,
@@ -439,6 +440,11 @@ def _link(rel, href, type_=None):
     return f"<link rel={_attr(rel)}{kind} href={_attr(href)}/>"
 
 
+def update_line(note):
+    """The editor's note on a substantive update, as a line under the story (corrections.recording)."""
+    return f"Update: {note}"
+
+
 def atom_time(moment):
     return iso(moment)
 
@@ -450,6 +456,8 @@ def atom_entry(entry, content):
     if content["corrections"]:
         html += "\n" + "\n".join(
             f"<p><em>{escape(correction_line(day, text))}</em></p>" for day, text in content["corrections"])
+    if content.get("update_note"):
+        html += f"\n<p><em>{escape(update_line(content['update_note']))}</em></p>"
     html += f'\n<script type="application/ld+json">{json_ld(json.loads(content["schema_org"]))}</script>'
     parts = [
         "<entry>",
@@ -477,6 +485,8 @@ def atom_entry(entry, content):
         parts.append(_element("handout:head", content["head"]))
     parts += [_element("handout:correction", correction_line(day, text), date=day.isoformat())
               for day, text in content["corrections"]]
+    if content.get("update_note"):
+        parts.append(_element("handout:update", content["update_note"]))
     parts.append("</entry>\n")
     return "".join(parts)
 
@@ -531,7 +541,8 @@ def ninjs_item(entry, story, content):
         "descriptions": ([{"role": "summary", "value": content["dek"]}] if content["dek"] else []) + [
             {"role": "correction", "contenttype": "text/plain", "value": correction_line(day, text)}
             for day, text in content["corrections"]
-        ],
+        ] + ([{"role": "update", "contenttype": "text/plain", "value": update_line(content["update_note"])}]
+             if content.get("update_note") else []),
         "bodies": [body for body in bodies if body["value"]],
         "by": names(content["authors"]),
         "people": [{"name": name, "rel": "author"} for name in content["authors"]],

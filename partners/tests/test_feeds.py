@@ -151,6 +151,21 @@ def test_corrections_are_dated_in_order_everywhere(client, story, gazette):
     assert content.index("December 1, 2026") < content.index("December 3, 2026") < content.index("application/ld+json")
 
 
+def test_a_substantive_update_note_travels_in_both_feeds_and_moves_the_version(client, story, gazette):
+    [before] = ninjs(client, gazette)
+    assert not [d for d in before["descriptions"] if d["role"] == "update"]
+    StoryPage.objects.filter(pk=story.pk).update(update_note="  The council   vote moved to Friday <b>night</b>. ")
+    feeds.forget_feeds()  # as publishing does (partners.signals)
+    [item] = ninjs(client, gazette)
+    assert [d["value"] for d in item["descriptions"] if d["role"] == "update"] == [
+        "Update: The council vote moved to Friday <b>night</b>."]
+    assert int(item["version"]) == int(before["version"]) + 1
+    entry = atom_xml(client, gazette).find(f"{ATOM}entry")
+    assert entry.find(f"{HANDOUT}update").text == "The council vote moved to Friday <b>night</b>."
+    content = entry.find(f"{ATOM}content").text
+    assert "<p><em>Update: The council vote moved to Friday &lt;b&gt;night&lt;/b&gt;.</em></p>" in content
+
+
 def test_headlines_that_look_like_markup_stay_text(client, news, newsroom, policy, gazette):
     StoryPageFactory(parent=news, title="<b>Bold</b> & <script>alert(1)</script>", dek="1 < 2")
     [entry] = atom(client, gazette).entries
