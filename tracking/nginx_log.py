@@ -1,13 +1,14 @@
 """Pixel hits that nginx answered itself: its pixel log read into `tracking_hit`.
 
 In the shape `deploy/nginx/pixel-log.conf` sets up, nginx answers every /pixel/ request with its built-in
-43-byte GIF and appends one JSON line per request to a file of the minute (`<dir>/<date>-<hhmm>.log`,
+43-byte GIF and appends one JSON line per request to a file per 100 seconds (`<dir>/<epoch // 100>.log`,
 `log_format byline_pixel` in byline.conf). `manage.py ingest_pixel_log` (the byline-pixel-log service) reads
 those lines in order, turns each into the environ `hit_from_request` reads, so that every filter and cap
 applies as in the pixel server, and stores the rows together with how far into each file the database holds them
 (`JournalMark`, in the same transaction, as the pixel server's journal does): a killed or restarted reader
-goes on from there, and stores each line once. A file is deleted once everything in it is stored and nginx
-has moved on to a newer one, so readers' addresses stay on the host's disk for a minute or two.
+goes on from there, and stores each line once. A file is deleted once everything in it is stored and its
+100 seconds are over, so readers' addresses stay on the host's disk for two minutes at most while the reader
+keeps up.
 
 Why: answering from nginx costs nginx a static answer and one write, and the Python work is done in
 batches behind it (docs/performance.md, "Tenth session"). What it gives up: nginx logs a hit after
@@ -37,6 +38,9 @@ from .writers import write_batch
 logger = logging.getLogger(__name__)
 
 SUFFIX = ".log"
+# Each file takes the lines of 100 seconds, named by their start in hundreds of seconds since the epoch
+# (byline.conf's map on $msec): UTC whatever the host's time zone, in time order by name.
+WINDOW = 100
 # The keys of a line (log_format byline_pixel in deploy/nginx/byline.conf) and the environ keys they fill.
 FIELDS = {
     "m": "REQUEST_METHOD",
@@ -54,6 +58,7 @@ TIME, URI = "t", "u"  # nginx's $msec (seconds since the epoch, to the milliseco
 # much as a worker can be held up in between. A line older than this is in its file once the file is read.
 WRITE_LAG = 1.0
 MAX_LINE = 64 * 1024  # nginx refuses request lines and headers over 8 KB each (large_client_header_buffers)
+MAX_BATCH_BYTES = 8 * 1024 * 1024  # hostile lines near MAX_LINE: a batch's memory stays bounded
 
 
 def environ_of(line):
@@ -68,21 +73,22 @@ def environ_of(line):
 
 
 def row_of(line):
-    """The Hit row of one log line (None for a request the pixel does not store: HEAD), and whether its time
-    is nginx's. A line that cannot be read is stored as a malformed hit, as the pixel server stores a request
-    it cannot read, timed when it is read."""
+    """The Hit row of one log line (None for a request the pixel does not store: HEAD), and nginx's time of it
+    (None when the line cannot be read). A line that cannot be read is stored as a malformed hit, as the pixel
+    server stores a request it cannot read."""
     try:
         environ, received_at = environ_of(line)
     except (ValueError, TypeError, KeyError, OverflowError, AttributeError):
-        logger.warning("Unreadable line in the nginx pixel log: %r", line[:200])
-        return unreadable(), False
+        # Its length only: the line may hold a reader's address, which the site's logs never keep.
+        logger.warning("Unreadable line of %d bytes in the nginx pixel log; stored as malformed", len(line))
+        return unreadable(), None
     if environ.get("REQUEST_METHOD", "GET") != "GET":
-        return None, True
+        return None, received_at
     try:
-        return hit_from_request(environ, received_at, replayed=True), True
+        return hit_from_request(environ, received_at, replayed=True), received_at
     except Exception:
         logger.exception("Pixel log line could not be read")
-        return unreadable(received_at), True
+        return unreadable(received_at), received_at
 
 
 def host_name():
@@ -108,7 +114,7 @@ class NginxPixelLog:
     does that until told to stop, and commits the marks alone when there is nothing new (a heartbeat: the
     counting job waits for this host's lines while it is fresh, tracking.counting)."""
 
-    def __init__(self, directory=None, host=None, batch_lines=5000, keep_seconds=60.0, heartbeat=1.0,
+    def __init__(self, directory=None, host=None, batch_lines=5000, keep_seconds=10.0, heartbeat=1.0,
                  write=write_batch):
         self.directory = Path(directory or settings.PIXEL_LOG_DIR)
         host = host_name() if host is None else host
@@ -152,38 +158,49 @@ class NginxPixelLog:
                         break
                     if batch is not None:  # more lines follow it: stored as far as its newest line
                         self._commit(*batch)
-                    rows, newest = self._rows(lines, started)
+                    rows, newest = self._rows(lines)
                     position += used
                     self.positions[name] = position
-                    batch = (rows, dict(self.positions), min(newest, started) - WRITE_LAG)
+                    # Lines after these may be older by WRITE_LAG; a batch without a time says nothing new.
+                    until = None if newest is None else min(newest.timestamp(), started) - WRITE_LAG
+                    batch = (rows, dict(self.positions), until)
                     read += len(lines)
+                end = os.fstat(file.fileno())
+                if position < end.st_size and self._left(path, end, started):
+                    # Left by nginx with a line it never finished (a full disk, a worker killed mid-write): one
+                    # malformed hit, so that the file is stored to its end and deleted.
+                    if batch is not None:
+                        self._commit(*batch)
+                    position = self.positions[name] = end.st_size
+                    batch = ([unreadable()], dict(self.positions), None)
+                    read += 1
         # Every file read to its end: every line written before `started` is stored. With nothing new, a
-        # heartbeat once a second (or the marks of deleted files to forget).
+        # heartbeat once a second (or the marks of deleted files to forget). The host's own mark always: it
+        # must stay fresh, or alone it would hold counting back once files come.
         if batch is not None or self._forget or time.monotonic() - self._committed_at >= self.heartbeat:
-            self._commit(batch[0] if batch else [], dict(self.positions) or {self.prefix: 0},
-                         started - WRITE_LAG)
-        self._delete_stored(files)
+            self._commit(batch[0] if batch else [], {self.prefix: 0, **self.positions}, started - WRITE_LAG)
+        self._delete_stored(files, started)
         return read
 
-    def _rows(self, lines, started):
-        """The rows of `lines`, and the newest time nginx gave one (`started` if none had one)."""
+    def _rows(self, lines):
+        """The rows of `lines`, and the newest time nginx gave one of them (None if none had one)."""
         rows, newest = [], None
         for line in lines:
-            row, timed = row_of(line)
+            row, when = row_of(line)
+            if when is not None:
+                newest = when if newest is None else max(newest, when)
             if row is None:
                 continue
-            if timed:
-                newest = max(newest or 0.0, row["received_at"].timestamp())
-            elif newest is not None:  # as of the line before it, which nginx wrote just before
-                row["received_at"] = datetime.fromtimestamp(newest, UTC)
+            if when is None and newest is not None:  # as of the line before it, which nginx wrote just before
+                row["received_at"] = newest
             rows.append(row)
-        return rows, started if newest is None else newest
+        return rows, newest
 
     def _read(self, file):
         """Up to `batch_lines` complete lines from the file's position, and the bytes they take. A line longer
         than nginx ever writes is read as an empty one (stored as a malformed hit)."""
         lines, used = [], 0
-        while len(lines) < self.batch_lines:
+        while len(lines) < self.batch_lines and used < MAX_BATCH_BYTES:
             start = file.tell()
             line = file.readline(MAX_LINE)
             if len(line) == MAX_LINE and not line.endswith(b"\n"):
@@ -201,8 +218,10 @@ class NginxPixelLog:
         return lines, used
 
     def _commit(self, rows, positions, stored_until):
-        marks = Marks(datetime.fromtimestamp(stored_until, UTC), positions)
-        forget, self._forget = self._forget, []
+        """`stored_until`: seconds since the epoch, or None to keep what the marks said."""
+        marks = Marks(None if stored_until is None else datetime.fromtimestamp(stored_until, UTC), positions)
+        # A name deleted and made again (a clock stepped back) is a new file: its mark stays.
+        forget, self._forget = [name for name in self._forget if name not in positions], []
         delay = 0.05
         while True:
             try:
@@ -215,16 +234,23 @@ class NginxPixelLog:
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    def _delete_stored(self, files):
-        """Delete files whose every line is stored, once nginx writes to a newer one."""
-        now = time.time()
-        for path in files[:-1]:
+    def _left(self, path, stat, now):
+        """Whether nginx writes no more to the file: its 100 seconds (its name, byline.conf's map) ended
+        `keep_seconds` ago. nginx keeps the file open (open_log_file_cache) and would write into a deleted
+        one: a file is never deleted, nor its end read as torn, before its time is over."""
+        if path.stem.isdigit():
+            return now > (int(path.stem) + 1) * WINDOW + self.keep_seconds
+        return now - stat.st_mtime > max(self.keep_seconds, 2 * WINDOW)  # not a name nginx gives
+
+    def _delete_stored(self, files, now):
+        """Delete the files whose every line is stored and which nginx has left (a quiet site's last one too)."""
+        for path in files:
             name = self.prefix + path.name
             try:
                 stat = path.stat()
             except FileNotFoundError:
                 continue
-            if self.positions.get(name) == stat.st_size and now - stat.st_mtime > self.keep_seconds:
+            if self.positions.get(name) == stat.st_size and self._left(path, stat, now):
                 path.unlink()
                 self.positions.pop(name, None)
                 self._forget.append(name)

@@ -336,6 +336,8 @@ PIXEL_JOURNAL_DIR = Path(os.environ.get("BYLINE_PIXEL_JOURNAL_DIR", VAR_DIR / "p
 PIXEL_LOG_DIR = Path(os.environ.get("BYLINE_PIXEL_LOG_DIR", VAR_DIR / "pixel-log"))
 # /healthz fails when the log's reader has stored nothing nginx logged in this many seconds.
 PIXEL_LOG_LAG_LIMIT = float(os.environ.get("BYLINE_PIXEL_LOG_LAG_LIMIT", "30"))
+# ... and when the pixel log's disk has less room than this.
+PIXEL_LOG_MIN_FREE_MB = int(os.environ.get("BYLINE_PIXEL_LOG_MIN_FREE_MB", "1024"))
 # The name this host's journals carry (several pixel servers on one database tell their journals apart by it).
 PIXEL_HOST_NAME = os.environ.get("BYLINE_PIXEL_HOST_NAME", "")
 # Counting hits in the order they were received (tracking/counting.py): hits younger than this many seconds

@@ -123,13 +123,16 @@ def test_head_answers_like_get(app):
     assert head.status_code == 200 and head.body == b""
 
 
-def test_where_nginx_answers_the_pixel_its_log_reader_must_keep_up(app, pixel_log_dir, tmp_path):
+def test_where_nginx_answers_the_pixel_its_log_reader_must_keep_up(app, pixel_log_dir, settings):
     pixel_log_dir.mkdir()  # this host's nginx answers /pixel/ and logs it
     assert health(app) == (503, {"status": "down", "checks": {
         "database": "ok", "cache": "ok", "journal": "ok", "pixel_log": "error: its reader has stored nothing yet"}})
     NginxPixelLog(pixel_log_dir).ingest()
     assert health(app)[1]["checks"]["pixel_log"] == "ok"
     assert [path.name for path in pixel_log_dir.iterdir()] == [], "the probe file is removed, and named not *.log"
+    settings.PIXEL_LOG_MIN_FREE_MB = 2**40  # a disk filling: nginx would soon answer hits it cannot write
+    assert health(app)[1]["checks"]["pixel_log"] == f"error: less than {2**40} MB free for the pixel log"
+    settings.PIXEL_LOG_MIN_FREE_MB = 1
     JournalMark.objects.update(stored_until=timezone.now() - timedelta(minutes=2))  # the reader died
     status, body = health(app)
     assert status == 503 and body["checks"]["pixel_log"] == "error: its reader is 120 s behind"

@@ -17,7 +17,7 @@ from republish.pixel import pixel_path
 from stories.factories import StoryPageFactory
 from tracking import filters
 from tracking.models import Hit, JournalMark
-from tracking.nginx_log import FIELDS, TIME, URI, WRITE_LAG, NginxPixelLog
+from tracking.nginx_log import FIELDS, TIME, URI, WINDOW, WRITE_LAG, NginxPixelLog
 from tracking.writers import write_batch
 
 from .helpers import BROWSER
@@ -42,6 +42,11 @@ def line(story, n, when=None, method="GET", user_agent=None, path=None, **fields
     return (text + "\n").encode()
 
 
+def window(back=0):
+    """The name nginx gives the file of the current 100 seconds (byline.conf's map), or of `back` before."""
+    return f"{int(time.time()) // WINDOW - back}.log"
+
+
 def append(path, *lines):
     with path.open("ab") as file:
         for data in lines:
@@ -61,7 +66,7 @@ def test_the_shipped_log_format_writes_every_field_the_reader_reads():
 
 
 def test_each_line_is_stored_once_as_the_pixel_server_would_store_its_request(story, tmp_path):
-    log = tmp_path / "2026-12-07-0900.log"
+    log = tmp_path / window()
     when = datetime(2026, 12, 7, 9, 0, 1, 250000, tzinfo=UTC)
     append(log, line(story, 1, when), line(story, 2, when), line(story, 3, when, method="HEAD"),
            line(story, 4, when, user_agent="Googlebot/2.1 (+http://www.google.com/bot.html)"),
@@ -74,11 +79,11 @@ def test_each_line_is_stored_once_as_the_pixel_server_would_store_its_request(st
     assert sorted(hits, key=str) == sorted([1, 2, 4, 6, filters.FORGED], key=str), "HEAD is not a view"
     assert hits[1].received_at == when and hits[1].filtered == "" and hits[1].story_id == story.pk
     assert hits[4].filtered == filters.BOT and hits[6].filtered == filters.PREFETCH
-    assert JournalMark.objects.get(journal="nginx:a:2026-12-07-0900.log").position == log.stat().st_size
+    assert JournalMark.objects.get(journal=f"nginx:a:{log.name}").position == log.stat().st_size
 
 
 def test_a_new_reader_goes_on_where_the_database_says_and_waits_for_half_written_lines(story, tmp_path):
-    log = tmp_path / "2026-12-07-0900.log"
+    log = tmp_path / window()
     append(log, *(line(story, n) for n in range(10)))
     half = line(story, 10)
     append(log, half[:25])
@@ -90,7 +95,7 @@ def test_a_new_reader_goes_on_where_the_database_says_and_waits_for_half_written
 
 
 def test_a_batch_the_database_refuses_is_stored_once_when_it_answers_again(story, tmp_path, monkeypatch):
-    append(tmp_path / "2026-12-07-0900.log", *(line(story, n) for n in range(5)))
+    append(tmp_path / window(), *(line(story, n) for n in range(5)))
     failures = []
 
     def flaky(rows, marks, forget):
@@ -105,32 +110,60 @@ def test_a_batch_the_database_refuses_is_stored_once_when_it_answers_again(story
 
 
 def test_unreadable_and_overlong_lines_are_stored_as_malformed_hits_and_the_rest_goes_on(story, tmp_path):
-    append(tmp_path / "2026-12-07-0900.log", b"not json at all\n", b'{"t": "soon"}\n', b"x" * 200_000 + b"\n",
+    append(tmp_path / window(), b"not json at all\n", b'{"t": "soon"}\n', b"x" * 200_000 + b"\n",
            line(story, 1), b"\xff\xfe\x00garbage\n", line(story, 2))
     assert NginxPixelLog(tmp_path, host="a").ingest() == 6
     assert list(Hit.objects.order_by("filtered").values_list("filtered", flat=True)) == (
         ["", ""] + [filters.MALFORMED] * 4)
 
 
-def test_files_are_read_in_order_and_deleted_once_stored_and_left_behind(story, tmp_path):
-    old, new = tmp_path / "2026-12-07-0858.log", tmp_path / "2026-12-07-0859.log"
-    append(old, line(story, 1), line(story, 2))
-    append(new, line(story, 3))
-    reader = NginxPixelLog(tmp_path, host="a", keep_seconds=30)
-    assert reader.ingest() == 3
-    assert old.exists(), "nginx may still be writing to it"
-    long_ago = time.time() - 60
-    os.utime(old, (long_ago, long_ago))
-    os.utime(new, (long_ago, long_ago))
+def test_files_are_read_in_order_and_deleted_once_stored_and_their_time_is_over(story, tmp_path):
+    older, old, current = tmp_path / window(3), tmp_path / window(2), tmp_path / window()
+    append(older, line(story, 1), line(story, 2))
+    append(old, line(story, 3))
+    append(current, line(story, 4))
+    reader = NginxPixelLog(tmp_path, host="a")
+    assert reader.ingest() == 4
+    assert [path.name for path in sorted(tmp_path.iterdir())] == [current.name], (
+        "files whose 100 seconds are over go once stored; nginx may still write to the current one")
+    reader.ingest()  # a heartbeat a second later forgets the deleted files' marks
+    time.sleep(reader.heartbeat)
     reader.ingest()
-    assert not old.exists() and new.exists(), "the newest file stays: nginx writes there until the next minute"
-    reader.ingest()  # the next commit forgets the deleted file's mark
-    assert set(JournalMark.objects.values_list("journal", flat=True)) == {"nginx:a:2026-12-07-0859.log"}
-    assert stored_pages() == [1, 2, 3]
+    assert set(JournalMark.objects.values_list("journal", flat=True)) == {"nginx:a:", f"nginx:a:{current.name}"}
+    assert stored_pages() == [1, 2, 3, 4]
+
+
+def test_a_line_nginx_never_finished_is_stored_as_malformed_once_its_file_is_over(story, tmp_path):
+    over, current = tmp_path / window(3), tmp_path / window()
+    append(over, line(story, 1), line(story, 2)[:30])  # a full disk, or a worker killed mid-write
+    append(current, line(story, 3)[:30])  # may yet be finished: waits
+    assert NginxPixelLog(tmp_path, host="a").ingest() == 2
+    assert sorted(Hit.objects.values_list("filtered", flat=True)) == ["", filters.MALFORMED]
+    assert not over.exists() and current.exists()
+
+
+def test_head_requests_alone_never_move_the_time_counting_may_reach(story, tmp_path):
+    long_ago = (datetime.now(UTC) - timedelta(minutes=10)).replace(microsecond=0)
+    append(tmp_path / window(), *(line(story, n, long_ago, method="HEAD") for n in range(4)))
+    marks = []
+    NginxPixelLog(tmp_path, host="a", batch_lines=2,
+                  write=lambda rows, mark, forget: marks.append(mark.stored_until)).ingest()
+    assert marks[0] == long_ago - timedelta(seconds=WRITE_LAG), "a batch of HEAD lines is as old as they are"
+    assert len(marks) == 2 and marks[1] > long_ago + timedelta(minutes=9), "the second at the file's end"
+
+
+def test_the_hosts_own_mark_stays_fresh_once_files_come(story, tmp_path):
+    reader = NginxPixelLog(tmp_path, host="a", heartbeat=0)
+    reader.ingest()  # no file yet
+    first = JournalMark.objects.get(journal="nginx:a:").stored_until
+    append(tmp_path / window(), line(story, 1))
+    time.sleep(0.01)
+    reader.ingest()
+    assert JournalMark.objects.get(journal="nginx:a:").stored_until > first
 
 
 def test_its_marks_tell_the_counting_job_until_when_every_logged_hit_is_stored(story, tmp_path):
-    log = tmp_path / "2026-12-07-0900.log"
+    log = tmp_path / window()
     reader = NginxPixelLog(tmp_path, host="a")
     before = datetime.now(UTC)
     reader.ingest()  # no file yet: a heartbeat of the host
@@ -142,7 +175,7 @@ def test_its_marks_tell_the_counting_job_until_when_every_logged_hit_is_stored(s
     append(log, *(line(story, n, old + timedelta(seconds=n)) for n in range(4)))
     NginxPixelLog(tmp_path, host="b", batch_lines=2).ingest()
     # After its last batch the host has read every file to its end: as of when it started reading.
-    assert JournalMark.objects.get(journal="nginx:b:2026-12-07-0900.log").stored_until >= before - timedelta(
+    assert JournalMark.objects.get(journal=f"nginx:b:{log.name}").stored_until >= before - timedelta(
         seconds=WRITE_LAG + 0.1)
     partial = []
     NginxPixelLog(tmp_path, host="c", batch_lines=2,
