@@ -303,7 +303,7 @@ def shipped_pixel_log(log_dir):
     """(http block part, /pixel/ location) of the shipped pixel-log shape, writing its files into `log_dir`."""
     nginx = common.ROOT / "deploy" / "nginx"
     site = (nginx / "byline.conf").read_text()
-    http = site[site.index("map $time_iso8601"):site.index("upstream byline_site")]
+    http = site[site.index("map $msec $byline_pixel_window"):site.index("upstream byline_site")]
     location = (nginx / "pixel-log.conf").read_text().replace("/srv/byline/var/pixel-log", str(log_dir))
     assert "/srv/byline" not in location
     return http, location
